@@ -1,0 +1,22 @@
+"""Slipway: a tabular dataset to a production model and a retraining
+pipeline, on infrastructure you own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from slipway.client import Workspace
+
+__all__ = ["Workspace"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so the scoring server can import slipway.serving without pulling
+    # in the control plane (SQLAlchemy, Alembic) it never uses.
+    if name == "Workspace":
+        from slipway.client import Workspace
+
+        return Workspace
+    raise AttributeError(f"module 'slipway' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from slipway.cli.main import run
+
+run()

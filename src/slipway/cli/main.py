@@ -1,0 +1,81 @@
+"""The `slipway` command: global options, command groups, and the one place
+where errors become a message and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from slipway.cli import datasets, db, samples
+from slipway.cli.output import console, err_console
+from slipway.core.errors import SlipwayError
+
+class SlipwayGroup(TyperGroup):
+    """Turns a SlipwayError anywhere below into one message and its exit code."""
+
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except SlipwayError as exc:
+            err_console.print(f"[red]Error:[/red] {exc.message}", highlight=False)
+            if exc.hint:
+                err_console.print(f"[dim]Hint: {exc.hint}[/dim]", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    cls=SlipwayGroup,
+    name="slipway",
+    help="Take a tabular dataset to a production model, on infrastructure you own.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(samples.app, name="samples")
+app.add_typer(db.app, name="db")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace: Annotated[str | None, typer.Option(
+        "--workspace", "-w", envvar="SLIPWAY_WORKSPACE",
+        help="workspace folder (default: slipway.json found walking up, else ~/.slipway)")] = None,
+) -> None:
+    ctx.obj = {"workspace": workspace}
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="folder for the new workspace")],
+    write_config: Annotated[bool, typer.Option(
+        "--write-config/--no-write-config",
+        help="write ./slipway.json so commands run here use this workspace")] = True,
+) -> None:
+    """Create a workspace (a folder with the metadata database and artifacts)."""
+    from slipway.client import Workspace
+    from slipway.client.config import write_config as write
+
+    ws = Workspace(path, init=True)
+    console.print(f"Workspace ready at [bold]{ws.path}[/bold] ({ws.database_url})")
+    if write_config:
+        target = Path.cwd() / "slipway.json"
+        if target.exists():
+            console.print(f"[dim]{target} exists; left unchanged[/dim]")
+        else:
+            write(Path.cwd(), ws.path)
+            console.print(f"Wrote {target}: commands run in this folder use this workspace.")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("[yellow]Interrupted.[/yellow]")
+        sys.exit(130)

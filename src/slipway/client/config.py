@@ -1,0 +1,71 @@
+"""Finding the workspace: explicit path, ``SLIPWAY_WORKSPACE``, a config file
+found walking up from the current folder, then ``~/.slipway``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from slipway.core.errors import InvalidInput
+from slipway.settings import default_workspace
+
+CONFIG_NAMES = ("slipway.json", "config.json", ".slipway/config.json")
+
+
+def _from_config_file(path: Path) -> Path | None:
+    """The workspace a config file names, or None if the file is not ours."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("kind") == "slipway-workspace":  # the workspace's own manifest
+        return path.parent
+    if isinstance(data.get("workspace"), str):
+        return (path.parent / data["workspace"]).expanduser().resolve()
+    return None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """Walk up from ``start`` (default: cwd) to the first Slipway config file."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file() and _from_config_file(candidate) is not None:
+                return candidate
+    return None
+
+
+def resolve_workspace(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        path = Path(explicit).expanduser()
+        if path.is_file():
+            workspace = _from_config_file(path)
+            if workspace is None:
+                raise InvalidInput(f"{path} is not a Slipway config file",
+                                   hint='it should hold {"workspace": "<folder>"}')
+            return workspace
+        return path.resolve()
+    env = os.environ.get("SLIPWAY_WORKSPACE")
+    if env:
+        return Path(env).expanduser().resolve()
+    found = find_config()
+    if found is not None:
+        workspace = _from_config_file(found)
+        assert workspace is not None
+        return workspace
+    return default_workspace()
+
+
+def write_config(folder: Path, workspace: Path) -> Path:
+    """Write ``slipway.json`` in ``folder`` pointing at ``workspace``."""
+    target = folder / "slipway.json"
+    try:
+        relative = os.path.relpath(workspace, folder)
+    except ValueError:
+        relative = str(workspace)
+    target.write_text(json.dumps({"workspace": relative}, indent=2) + "\n")
+    return target

@@ -1,0 +1,1 @@
+"""Entities, ids and errors shared by every layer."""

@@ -1,0 +1,1 @@
+"""Use cases, one module per resource. Functions take a ``WorkspaceContext``."""

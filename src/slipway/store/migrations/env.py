@@ -1,0 +1,9 @@
+from alembic import context
+
+from slipway.store.tables import metadata
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    context.run_migrations()
