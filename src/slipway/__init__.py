@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from slipway.client import Workspace
+    from slipway.client.experiments import AutoMLConfig
 
-__all__ = ["Workspace"]
+__all__ = ["AutoMLConfig", "Workspace"]
 __version__ = "0.1.0"
 
 
@@ -19,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from slipway.client import Workspace
 
         return Workspace
+    if name == "AutoMLConfig":
+        from slipway.client.experiments import AutoMLConfig
+
+        return AutoMLConfig
     raise AttributeError(f"module 'slipway' has no attribute {name!r}")

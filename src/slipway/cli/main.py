@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from slipway.cli import datasets, db, samples
+from slipway.cli import automl, datasets, db, models, runs, samples
 from slipway.cli.output import console, err_console
 from slipway.core.errors import SlipwayError
+
 
 class SlipwayGroup(TyperGroup):
     """Turns a SlipwayError anywhere below into one message and its exit code."""
@@ -36,6 +37,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(automl.app, name="automl")
+app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
 app.add_typer(samples.app, name="samples")
 app.add_typer(db.app, name="db")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,10 +70,10 @@ class Datasets:
         """A version of a dataset; the latest when ``version`` is None."""
         return Dataset(self._ctx, service.get(self._ctx, name, version))
 
-    def list(self, include_archived: bool = False) -> list[DatasetSummary]:
+    def list(self, include_archived: bool = False) -> builtins.list[DatasetSummary]:
         return service.list_datasets(self._ctx, include_archived)
 
-    def versions(self, name: str) -> list[Dataset]:
+    def versions(self, name: str) -> builtins.list[Dataset]:
         return [Dataset(self._ctx, v) for v in service.versions(self._ctx, name)]
 
     def unregister(self, name: str) -> None:

@@ -7,6 +7,8 @@ from types import TracebackType
 
 from slipway.client.config import resolve_workspace
 from slipway.client.datasets import Datasets
+from slipway.client.experiments import Experiments
+from slipway.client.runs import Runs
 from slipway.services.workspace import WorkspaceContext, open_workspace
 from slipway.settings import Settings
 
@@ -22,6 +24,8 @@ class Workspace:
         settings = Settings.from_env(workspace=resolve_workspace(path))
         self._ctx: WorkspaceContext = open_workspace(settings, init=init)
         self.datasets = Datasets(self._ctx)
+        self.experiments = Experiments(self._ctx)
+        self.runs = Runs(self._ctx)
 
     @classmethod
     def from_config(cls, path: str | Path | None = None) -> Workspace:

@@ -71,3 +71,80 @@ class DatasetSummary:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
+
+
+class RunStatus:
+    NOT_STARTED = "NotStarted"
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    created_at: datetime
+    num_runs: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "created_at": self.created_at.isoformat(),
+                "num_runs": self.num_runs}
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    experiment: str
+    parent_id: str | None
+    kind: str  # automl | trial | ensemble
+    status: str
+    display_name: str
+    settings: dict[str, Any]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    properties: dict[str, Any]
+    score: float | None
+    error: str | None
+    model_artifact: str | None
+    model_sha256: str | None
+    charts_artifact: str | None
+    cancel_requested: bool
+    worker: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.ended_at or datetime.now(self.started_at.tzinfo)
+        return round((end - self.started_at).total_seconds(), 3)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in RunStatus.TERMINAL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.id,
+            "experiment": self.experiment,
+            "parent_run_id": self.parent_id,
+            "kind": self.kind,
+            "status": self.status,
+            "algorithm" if self.kind != "automl" else "display_name": self.display_name,
+            "settings": self.settings,
+            "params": self.params,
+            "metrics": self.metrics,
+            "properties": self.properties,
+            "score": self.score,
+            "error": self.error,
+            "has_model": self.model_artifact is not None,
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "duration_s": self.duration_s,
+        }

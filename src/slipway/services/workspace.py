@@ -15,6 +15,7 @@ from slipway.core.errors import InvalidInput
 from slipway.settings import Settings
 from slipway.store.artifacts import ArtifactStore
 from slipway.store.datasets import DatasetStore
+from slipway.store.runs import RunStore
 from slipway.store.db import create_db_engine, ensure_schema
 
 MANIFEST = "slipway.json"
@@ -28,6 +29,7 @@ class WorkspaceContext:
     engine: Engine
     artifacts: ArtifactStore
     datasets: DatasetStore
+    runs: RunStore
     workspace_id: str
 
     def close(self) -> None:
@@ -72,4 +74,5 @@ def open_workspace(settings: Settings, *, init: bool = False) -> WorkspaceContex
         raise
     return WorkspaceContext(settings=settings, engine=engine,
                             artifacts=ArtifactStore(settings.artifacts_dir),
-                            datasets=DatasetStore(engine), workspace_id=workspace_id)
+                            datasets=DatasetStore(engine), runs=RunStore(engine),
+                            workspace_id=workspace_id)

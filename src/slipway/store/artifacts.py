@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,15 @@ def sha256_file(path: str | Path) -> str:
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_tree(root: str | Path) -> str:
+    """Hash of a folder: its files' relative paths and contents, in order."""
+    digest = hashlib.sha256()
+    base = Path(root)
+    for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(base).as_posix()}\0{sha256_file(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -65,17 +75,45 @@ class ArtifactStore:
         os.replace(staged, final)
         return StoredArtifact(key=key, sha256=sha, size_bytes=size, created=True)
 
+    def commit_dir(self, staged: Path) -> StoredArtifact:
+        """Store a folder (e.g. a model directory) under its tree hash."""
+        sha = sha256_tree(staged)
+        key = f"objects/{sha[:2]}/{sha}.d"
+        final = self.root / key
+        size = sum(p.stat().st_size for p in staged.rglob("*") if p.is_file())
+        if final.exists():
+            shutil.rmtree(staged)
+            return StoredArtifact(key=key, sha256=sha, size_bytes=size, created=False)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, final)
+        return StoredArtifact(key=key, sha256=sha, size_bytes=size, created=True)
+
+    @contextmanager
+    def staging_dir(self) -> Iterator[Path]:
+        with self.staging() as path:
+            path.mkdir()
+            try:
+                yield path
+            finally:
+                if path.exists():
+                    shutil.rmtree(path)
+
     def path(self, key: str, sha256: str | None = None) -> Path:
         """Resolve a key to a local path, verifying the content hash if given."""
         final = self.root / key
-        if not final.is_file():
+        if not final.exists():
             raise NotFound(f"artifact {key} is missing from {self.root}",
                            hint="the workspace's artifacts folder was moved or pruned")
-        if sha256 is not None and sha256_file(final) != sha256:
+        actual = (sha256_tree(final) if final.is_dir() else sha256_file(final)) if sha256 else None
+        if sha256 is not None and actual != sha256:
             raise IntegrityError(f"artifact {key} does not match its recorded sha256",
                                  hint="the file was modified on disk; restore it from backup")
         return final
 
     def discard(self, key: str) -> None:
         """Remove an artifact this process just created (used to roll back)."""
-        (self.root / key).unlink(missing_ok=True)
+        target = self.root / key
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)

@@ -65,7 +65,9 @@ class DatasetStore:
                 if dataset is None:
                     dataset_id = conn.execute(ds.insert().values(
                         name=name, description=description, archived=False,
-                        created_at=now, updated_at=now)).inserted_primary_key[0]
+                        created_at=now, updated_at=now)).inserted_primary_key
+                    assert dataset_id is not None
+                    dataset_id = dataset_id[0]
                 else:
                     dataset_id = dataset.id
                     values: dict[str, Any] = {"archived": False, "updated_at": now}
@@ -94,6 +96,7 @@ class DatasetStore:
             row = conn.execute(query).first()
         if row is None:
             self._raise_missing(name, version)
+            raise AssertionError("unreachable")
         return _version(row, latest=row.latest)
 
     def _raise_missing(self, name: str, version: int | None) -> None:

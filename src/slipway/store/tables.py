@@ -45,3 +45,37 @@ dataset_versions = sa.Table(
     sa.UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_dataset_version"),
     sa.Index("ix_dataset_versions_sha", "dataset_id", "sha256"),
 )
+
+experiments = sa.Table(
+    "experiments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("parent_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              nullable=True, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # automl | trial | ensemble
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("display_name", sa.String(256), nullable=False, default=""),
+    sa.Column("settings", sa.JSON, nullable=False),  # what was asked for
+    sa.Column("params", sa.JSON, nullable=False),  # hyper-parameters of a trial
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("properties", sa.JSON, nullable=False),  # guardrails, leaderboard, explanation...
+    sa.Column("score", sa.Float, nullable=True),  # the primary metric, for sorting
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("model_artifact", sa.String(256), nullable=True),
+    sa.Column("model_sha256", sa.String(64), nullable=True),
+    sa.Column("charts_artifact", sa.String(256), nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    sa.Column("worker", sa.String(128), nullable=True),  # host:pid of the process running it
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
+)

@@ -1,0 +1,83 @@
+"""``ws.experiments`` and ``AutoMLConfig``."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from slipway.client.runs import RunHandle
+from slipway.core.entities import Experiment
+from slipway.services import automl as automl_service
+from slipway.services import runs as run_service
+
+if TYPE_CHECKING:
+    from slipway.automl import AutoMLSettings
+    from slipway.services.workspace import WorkspaceContext
+
+
+@dataclass
+class AutoMLConfig:
+    """An AutoML run, in the words of the cloud SDKs.
+
+    >>> config = AutoMLConfig(task="classification",
+    ...     training_data=ws.datasets.get("bankmarketing"), label_column_name="y",
+    ...     primary_metric="AUC_weighted", experiment_timeout_minutes=5,
+    ...     max_concurrent_iterations=2)
+    >>> run = ws.experiments.submit("bank-automl", config)
+    """
+
+    task: str
+    training_data: Any  # a Dataset from ws.datasets.get(), or a dataset name
+    label_column_name: str
+    primary_metric: str | None = None
+    experiment_timeout_minutes: float = 5.0
+    max_concurrent_iterations: int = 2
+    iterations: int | None = None
+    n_cross_validations: int | None = None
+    validation_size: float | None = None
+    allowed_models: list[str] | None = None
+    blocked_models: list[str] | None = None
+    exclude_columns: list[str] = field(default_factory=list)
+    enable_ensembling: bool = True
+    class_weight: str = "auto"
+    featurization: str = "auto"
+    seed: int = 0
+
+    def to_settings(self) -> AutoMLSettings:
+        from slipway.automl import AutoMLSettings
+
+        return AutoMLSettings(
+            task=self.task, target=self.label_column_name, primary_metric=self.primary_metric,
+            timeout_s=float(self.experiment_timeout_minutes) * 60.0,
+            concurrency=self.max_concurrent_iterations, iterations=self.iterations,
+            cv_folds=self.n_cross_validations, validation_size=self.validation_size,
+            allowed_learners=self.allowed_models, blocked_learners=self.blocked_models,
+            exclude_columns=tuple(self.exclude_columns), ensembles=self.enable_ensembling,
+            class_weight=self.class_weight, featurization=self.featurization, seed=self.seed)
+
+    def dataset_ref(self) -> tuple[str, int | None]:
+        data = self.training_data
+        if isinstance(data, str):
+            return data, None
+        return data.name, data.version
+
+
+class Experiments:
+    def __init__(self, ctx: WorkspaceContext) -> None:
+        self._ctx = ctx
+
+    def submit(self, experiment: str, config: AutoMLConfig) -> RunHandle:
+        """Queue an AutoML run; it executes in a worker process while you go on."""
+        name, version = config.dataset_ref()
+        return self.submit_settings(experiment, name, config.to_settings(),
+                                    dataset_version=version)
+
+    def submit_settings(self, experiment: str, dataset: str, settings: AutoMLSettings, *,
+                        dataset_version: int | None = None) -> RunHandle:
+        run = automl_service.submit(self._ctx, experiment, dataset, settings,
+                                    dataset_version=dataset_version)
+        return RunHandle(self._ctx, run.id)
+
+    def list(self) -> builtins.list[Experiment]:
+        return run_service.list_experiments(self._ctx)

@@ -1,0 +1,144 @@
+"""Runs: read, watch and cancel them; notice when their worker has died."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slipway.core.entities import Experiment, Run, RunStatus
+from slipway.core.errors import InvalidInput
+from slipway.jobs.launcher import run_log_path
+from slipway.services.workspace import WorkspaceContext
+
+HOST = socket.gethostname()
+
+
+def worker_tag() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def _worker_alive(tag: str | None) -> bool:
+    if not tag or ":" not in tag:
+        return True
+    host, _, pid = tag.rpartition(":")
+    if host != HOST:
+        return True  # another machine's worker: its own heartbeat will tell (server issue)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return _not_zombie(int(pid))
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _reap_if_lost(ctx: WorkspaceContext, run: Run) -> Run:
+    """A Running run whose worker process is gone is Failed: 'worker lost'."""
+    if run.status != RunStatus.RUNNING or _worker_alive(run.worker):
+        return run
+    ended = datetime.now(UTC)
+    ctx.runs.update_run(run.id, only_if_status=(RunStatus.RUNNING,), status=RunStatus.FAILED,
+                        error=f"worker lost: process {run.worker} ended without finishing the run",
+                        ended_at=ended)
+    for child in ctx.runs.children(run.id):
+        if not child.is_terminal:
+            ctx.runs.update_run(child.id, status=RunStatus.CANCELED, ended_at=ended,
+                                error="worker lost")
+    return ctx.runs.get_run(run.id)
+
+
+def get(ctx: WorkspaceContext, run_id: str) -> Run:
+    return _reap_if_lost(ctx, ctx.runs.get_run(run_id))
+
+
+def list_runs(ctx: WorkspaceContext, experiment: str | None = None, limit: int = 100) -> list[Run]:
+    if limit < 1:
+        raise InvalidInput(f"limit must be at least 1 (got {limit})")
+    return [_reap_if_lost(ctx, r) for r in ctx.runs.list_runs(experiment=experiment, limit=limit)]
+
+
+def children(ctx: WorkspaceContext, run_id: str) -> list[Run]:
+    ctx.runs.get_run(run_id)
+    return ctx.runs.children(run_id)
+
+
+def leaderboard(ctx: WorkspaceContext, run_id: str) -> list[dict[str, Any]]:
+    """Child runs sorted by the primary metric, best first; failed ones last."""
+    parent = get(ctx, run_id)
+    greater = parent.properties.get("greater_is_better", True)
+    rows = []
+    for child in ctx.runs.children(run_id):
+        rows.append({"run_id": child.id, "algorithm": child.display_name, "score": child.score,
+                     "duration_s": child.duration_s, "status": child.status,
+                     "predict_latency_ms": child.properties.get("predict_latency_ms"),
+                     "has_model": child.model_artifact is not None})
+
+    def key(row: dict[str, Any]) -> tuple[int, float]:
+        score = row["score"]
+        if score is None or row["status"] != RunStatus.COMPLETED:
+            return (1, 0.0)
+        return (0, -score if greater else score)
+
+    return sorted(rows, key=key)
+
+
+def cancel(ctx: WorkspaceContext, run_id: str) -> Run:
+    """Ask a run to stop; a queued run is canceled at once, a running one
+    stops launching trials and keeps the best model so far."""
+    run = get(ctx, run_id)
+    if run.is_terminal:
+        return run
+    ctx.runs.request_cancel(run_id)
+    ctx.runs.update_run(run_id, only_if_status=(RunStatus.NOT_STARTED, RunStatus.QUEUED),
+                        status=RunStatus.CANCELED, ended_at=datetime.now(UTC))
+    return ctx.runs.get_run(run_id)
+
+
+def wait(ctx: WorkspaceContext, run_id: str, *, poll_s: float = 1.0,
+         timeout_s: float | None = None,
+         on_progress: Callable[[Run, list[Run]], None] | None = None) -> Run:
+    """Block until the run ends, calling ``on_progress(run, children)`` each poll."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        run = get(ctx, run_id)
+        if on_progress is not None:
+            on_progress(run, ctx.runs.children(run_id))
+        if run.is_terminal or (deadline is not None and time.monotonic() > deadline):
+            return run
+        time.sleep(poll_s)
+
+
+def logs(ctx: WorkspaceContext, run_id: str, tail: int | None = None) -> str:
+    run = get(ctx, run_id)
+    path = run_log_path(ctx.settings, run.parent_id or run.id)
+    if not path.is_file():
+        return ""
+    lines = path.read_text(errors="replace").splitlines()
+    return "\n".join(lines[-tail:] if tail else lines) + ("\n" if lines else "")
+
+
+def charts(ctx: WorkspaceContext, run_id: str) -> tuple[str | None, dict[str, Any]]:
+    """Where the run's chart data is (a JSON file) and the data itself."""
+    import json
+
+    run = get(ctx, run_id)
+    if run.charts_artifact is None:
+        return None, {}
+    path = ctx.artifacts.path(run.charts_artifact)
+    return str(path), json.loads(path.read_text())
+
+
+def list_experiments(ctx: WorkspaceContext) -> list[Experiment]:
+    return ctx.runs.list_experiments()
