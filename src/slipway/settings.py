@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-
 def default_workspace() -> Path:
     return Path("~/.slipway").expanduser()
 

@@ -15,8 +15,8 @@ from slipway.core.errors import InvalidInput
 from slipway.settings import Settings
 from slipway.store.artifacts import ArtifactStore
 from slipway.store.datasets import DatasetStore
-from slipway.store.runs import RunStore
 from slipway.store.db import create_db_engine, ensure_schema
+from slipway.store.runs import RunStore
 
 MANIFEST = "slipway.json"
 
