@@ -8,6 +8,7 @@ from types import TracebackType
 from slipway.client.config import resolve_workspace
 from slipway.client.datasets import Datasets
 from slipway.client.experiments import Experiments
+from slipway.client.models import Models
 from slipway.client.runs import Runs
 from slipway.services.workspace import WorkspaceContext, open_workspace
 from slipway.settings import Settings
@@ -26,6 +27,7 @@ class Workspace:
         self.datasets = Datasets(self._ctx)
         self.experiments = Experiments(self._ctx)
         self.runs = Runs(self._ctx)
+        self.models = Models(self._ctx)
 
     @classmethod
     def from_config(cls, path: str | Path | None = None) -> Workspace:

@@ -148,3 +148,37 @@ class Run:
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "duration_s": self.duration_s,
         }
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    description: str
+    tags: dict[str, str]
+    task: str
+    algorithm: str
+    run_id: str | None
+    parent_run_id: str | None
+    dataset: str | None
+    dataset_version: int | None
+    artifact: str
+    sha256: str
+    signature: dict[str, Any]
+    metrics: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "version": self.version, "model": self.ref,
+            "description": self.description, "tags": self.tags, "task": self.task,
+            "algorithm": self.algorithm, "sha256": self.sha256,
+            "lineage": {"run_id": self.run_id, "parent_run_id": self.parent_run_id,
+                        "dataset": self.dataset, "dataset_version": self.dataset_version},
+            "signature": self.signature, "metrics": self.metrics,
+            "created_at": self.created_at.isoformat(),
+        }

@@ -16,6 +16,7 @@ from slipway.settings import Settings
 from slipway.store.artifacts import ArtifactStore
 from slipway.store.datasets import DatasetStore
 from slipway.store.db import create_db_engine, ensure_schema
+from slipway.store.models import ModelStore
 from slipway.store.runs import RunStore
 
 MANIFEST = "slipway.json"
@@ -30,6 +31,7 @@ class WorkspaceContext:
     artifacts: ArtifactStore
     datasets: DatasetStore
     runs: RunStore
+    models: ModelStore
     workspace_id: str
 
     def close(self) -> None:
@@ -75,4 +77,5 @@ def open_workspace(settings: Settings, *, init: bool = False) -> WorkspaceContex
     return WorkspaceContext(settings=settings, engine=engine,
                             artifacts=ArtifactStore(settings.artifacts_dir),
                             datasets=DatasetStore(engine), runs=RunStore(engine),
+                            models=ModelStore(engine),
                             workspace_id=workspace_id)

@@ -79,3 +79,24 @@ runs = sa.Table(
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
 )
+
+models = sa.Table(
+    "models", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("task", sa.String(32), nullable=False),
+    sa.Column("algorithm", sa.String(256), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=True),  # lineage: the run that trained it
+    sa.Column("parent_run_id", sa.String(64), nullable=True),
+    sa.Column("dataset", sa.String(128), nullable=True),
+    sa.Column("dataset_version", sa.Integer, nullable=True),
+    sa.Column("artifact", sa.String(256), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("signature", sa.JSON, nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_models_name_version"),
+)
