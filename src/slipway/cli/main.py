@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from slipway.cli import automl, datasets, db, models, runs, samples
+from slipway.cli import automl, datasets, db, endpoints, models, runs, samples
 from slipway.cli.output import console, err_console
 from slipway.core.errors import SlipwayError
 
@@ -40,6 +40,8 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(automl.app, name="automl")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
+app.add_typer(endpoints.app, name="endpoints")
+app.command("deploy")(endpoints.deploy)
 app.add_typer(samples.app, name="samples")
 app.add_typer(db.app, name="db")
 

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from slipway.client.config import resolve_workspace
 from slipway.client.datasets import Datasets
+from slipway.client.endpoints import Endpoints
 from slipway.client.experiments import Experiments
 from slipway.client.models import Models
 from slipway.client.runs import Runs
@@ -28,6 +29,7 @@ class Workspace:
         self.experiments = Experiments(self._ctx)
         self.runs = Runs(self._ctx)
         self.models = Models(self._ctx)
+        self.endpoints = Endpoints(self._ctx)
 
     @classmethod
     def from_config(cls, path: str | Path | None = None) -> Workspace:

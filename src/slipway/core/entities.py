@@ -182,3 +182,54 @@ class ModelVersion:
             "signature": self.signature, "metrics": self.metrics,
             "created_at": self.created_at.isoformat(),
         }
+
+
+class EndpointState:
+    TRANSITIONING = "Transitioning"
+    HEALTHY = "Healthy"
+    UNHEALTHY = "Unhealthy"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    model_name: str
+    model_version: int
+    state: str
+    desired_running: bool
+    auth_mode: str
+    host: str
+    port: int
+    workers: int
+    monitoring: bool
+    pid: int | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def base_uri(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def scoring_uri(self) -> str:
+        return f"{self.base_uri}/score"
+
+    @property
+    def swagger_uri(self) -> str:
+        return f"{self.base_uri}/swagger.json"
+
+    @property
+    def model(self) -> str:
+        return f"{self.model_name}:{self.model_version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "state": self.state, "scoring_uri": self.scoring_uri,
+            "swagger_uri": self.swagger_uri, "docs_uri": f"{self.base_uri}/docs",
+            "auth_mode": self.auth_mode, "model": self.model, "monitoring": self.monitoring,
+            "workers": self.workers, "port": self.port, "pid": self.pid, "error": self.error,
+            "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+        }

@@ -16,8 +16,10 @@ from slipway.settings import Settings
 from slipway.store.artifacts import ArtifactStore
 from slipway.store.datasets import DatasetStore
 from slipway.store.db import create_db_engine, ensure_schema
+from slipway.store.endpoints import EndpointStore
 from slipway.store.models import ModelStore
 from slipway.store.runs import RunStore
+from slipway.store.secrets import WorkspaceSecrets
 
 MANIFEST = "slipway.json"
 
@@ -32,6 +34,8 @@ class WorkspaceContext:
     datasets: DatasetStore
     runs: RunStore
     models: ModelStore
+    endpoints: EndpointStore
+    secrets: WorkspaceSecrets
     workspace_id: str
 
     def close(self) -> None:
@@ -77,5 +81,6 @@ def open_workspace(settings: Settings, *, init: bool = False) -> WorkspaceContex
     return WorkspaceContext(settings=settings, engine=engine,
                             artifacts=ArtifactStore(settings.artifacts_dir),
                             datasets=DatasetStore(engine), runs=RunStore(engine),
-                            models=ModelStore(engine),
+                            models=ModelStore(engine), endpoints=EndpointStore(engine),
+                            secrets=WorkspaceSecrets(settings.workspace / "secrets"),
                             workspace_id=workspace_id)

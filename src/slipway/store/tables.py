@@ -100,3 +100,24 @@ models = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("name", "version", name="uq_models_name_version"),
 )
+
+endpoints = sa.Table(
+    "endpoints", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("desired_running", sa.Boolean, nullable=False),
+    sa.Column("auth_mode", sa.String(8), nullable=False),
+    sa.Column("host", sa.String(64), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("workers", sa.Integer, nullable=False),
+    sa.Column("monitoring", sa.Boolean, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("primary_key", sa.Text, nullable=True),  # encrypted with the workspace key
+    sa.Column("secondary_key", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
