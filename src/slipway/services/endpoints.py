@@ -362,7 +362,7 @@ def logs(ctx: WorkspaceContext, name: str, tail: int = 100) -> tuple[list[dict[s
         raise InvalidInput(f"--tail must be at least 1 (got {tail})")
     records: deque[dict[str, Any]] = deque(maxlen=tail)
     end = 0
-    for end, record in iter_records(_request_log(ctx, name)):
+    for end, record in iter_records(_request_log(ctx, name)):  # noqa: B007 - last offset kept
         records.append(record)
     return list(records), end
 
@@ -371,7 +371,7 @@ def logs_since(ctx: WorkspaceContext, name: str, offset: int) -> tuple[list[dict
     from slipway.serving.requestlog import iter_records
 
     records, end = [], offset
-    for end, record in iter_records(_request_log(ctx, name), offset):
+    for end, record in iter_records(_request_log(ctx, name), offset):  # noqa: B007 - last offset kept
         records.append(record)
     return records, end
 
