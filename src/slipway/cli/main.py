@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from slipway.cli import automl, datasets, db, endpoints, models, runs, samples
+from slipway.cli import automl, datasets, db, endpoints, models, quickstart, runs, samples
 from slipway.cli.output import console, err_console
 from slipway.core.errors import SlipwayError
 
@@ -42,6 +42,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(endpoints.app, name="endpoints")
 app.command("deploy")(endpoints.deploy)
+app.command("quickstart")(quickstart.quickstart)
 app.add_typer(samples.app, name="samples")
 app.add_typer(db.app, name="db")
 
