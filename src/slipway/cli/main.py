@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from slipway.cli import automl, datasets, db, endpoints, models, quickstart, runs, samples
+from slipway.cli import automl, datasets, db, endpoints, identities, models, quickstart, runs, samples
 from slipway.cli.output import console, err_console
 from slipway.core.errors import SlipwayError
 
@@ -45,6 +45,8 @@ app.command("deploy")(endpoints.deploy)
 app.command("quickstart")(quickstart.quickstart)
 app.add_typer(samples.app, name="samples")
 app.add_typer(db.app, name="db")
+app.add_typer(identities.sp_app, name="sp")
+app.add_typer(identities.users_app, name="users")
 
 
 @app.callback()

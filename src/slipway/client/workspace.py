@@ -9,6 +9,7 @@ from slipway.client.config import resolve_workspace
 from slipway.client.datasets import Datasets
 from slipway.client.endpoints import Endpoints
 from slipway.client.experiments import Experiments
+from slipway.client.identities import Identities
 from slipway.client.models import Models
 from slipway.client.runs import Runs
 from slipway.services.workspace import WorkspaceContext, open_workspace
@@ -30,6 +31,7 @@ class Workspace:
         self.runs = Runs(self._ctx)
         self.models = Models(self._ctx)
         self.endpoints = Endpoints(self._ctx)
+        self.identities = Identities(self._ctx)
 
     @classmethod
     def from_config(cls, path: str | Path | None = None) -> Workspace:

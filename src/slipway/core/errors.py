@@ -112,3 +112,11 @@ class Canceled(SlipwayError):
     code = "canceled"
     http_status = 409
     exit_code = 10
+
+
+class TooManyAttempts(SlipwayError):
+    """Sign-in refused for a while after repeated failures (HTTP 429 + Retry-After)."""
+
+    code = "too_many_attempts"
+    http_status = 429
+    exit_code = 5

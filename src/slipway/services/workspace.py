@@ -7,6 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from slipway.store.artifacts import ArtifactStore
 from slipway.store.datasets import DatasetStore
 from slipway.store.db import create_db_engine, ensure_schema
 from slipway.store.endpoints import EndpointStore
+from slipway.store.identities import IdentityStore
 from slipway.store.models import ModelStore
 from slipway.store.runs import RunStore
 from slipway.store.secrets import WorkspaceSecrets
@@ -37,6 +39,7 @@ class WorkspaceContext:
     endpoints: EndpointStore
     secrets: WorkspaceSecrets
     workspace_id: str
+    identities = cached_property(lambda self: IdentityStore(self.engine))
 
     def close(self) -> None:
         self.engine.dispose()

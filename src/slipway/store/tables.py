@@ -121,3 +121,39 @@ endpoints = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+identities = sa.Table(
+    "identities", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uid", sa.String(32), nullable=False, unique=True),  # token subject; never reused
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("kind", sa.String(24), nullable=False),  # user | service_principal
+    sa.Column("role", sa.String(16), nullable=False),  # owner | contributor | reader
+    sa.Column("client_id", sa.String(64), nullable=True, unique=True),  # service principals
+    sa.Column("secret_hash", sa.Text, nullable=False),  # argon2 of the password / client secret
+    # Bumped when the secret or the role changes: tokens carrying an older one stop working.
+    sa.Column("token_generation", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime, nullable=True),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # sha256 of the token
+    sa.Column("family", sa.String(32), nullable=False, index=True),  # one sign-in's chain
+    sa.Column("identity_id", sa.Integer, sa.ForeignKey("identities.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),  # rotated: presenting it again is theft
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("scope", sa.String(320), nullable=False),  # identity:<name> | address:<ip>
+    sa.Column("failed_at", UTCDateTime, nullable=False),
+    sa.Index("ix_login_failures_scope_failed_at", "scope", "failed_at"),
+)
