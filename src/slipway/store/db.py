@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from slipway.core.errors import SchemaOutOfDate, Unavailable
+from slipway.core.errors import InvalidInput, SchemaOutOfDate, Unavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -25,6 +25,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def create_db_engine(url: str) -> Engine:
+    if not url.startswith(("sqlite", "postgresql")):
+        raise InvalidInput(f"unsupported database URL {url.split('://')[0]}://...",
+                           hint="use sqlite:///path/slipway.db or postgresql+psycopg://user@host/db "
+                                "in SLIPWAY_DATABASE_URL")
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -33,6 +37,9 @@ def create_db_engine(url: str) -> Engine:
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     try:
         return sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise InvalidInput(f"cannot read the database URL: {exc}",
+                           hint="e.g. postgresql+psycopg://user@host:5432/db") from exc
     except ModuleNotFoundError as exc:
         raise Unavailable(f"the driver for {url.split('://')[0]} is not installed",
                           hint="pip install 'slipway[postgres]'") from exc

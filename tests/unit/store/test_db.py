@@ -67,3 +67,12 @@ def test_foreign_tables_without_version_are_refused(engine: Engine) -> None:
         conn.execute(sa.text("CREATE TABLE other_app (id INTEGER)"))
     with pytest.raises(SchemaOutOfDate):
         db.ensure_schema(engine)
+
+
+@pytest.mark.parametrize("url", ["foo://bar", "mysql://root@localhost/x", "postgresql+psycopg://::"])
+def test_bad_database_urls_are_one_clear_error(url: str) -> None:
+    from slipway.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as info:
+        db.create_db_engine(url)
+    assert "database URL" in info.value.message
