@@ -36,6 +36,7 @@ def submit(ctx: WorkspaceContext, experiment: str, dataset: str, settings: AutoM
         raise InvalidInput(f"target column '{settings.target}' is not in dataset "
                            f"{data.name}:{data.version}",
                            hint=f"columns: {', '.join(columns)}")
+    _check_target_profile(data.profile.get(settings.target, {}), settings)
     missing = [c for c in settings.exclude_columns if c not in columns]
     if missing:
         raise InvalidInput(f"excluded column(s) not in the dataset: {', '.join(missing)}",
@@ -48,6 +49,26 @@ def submit(ctx: WorkspaceContext, experiment: str, dataset: str, settings: AutoM
     if launch:
         launch_worker(ctx.settings, run.id)
     return run
+
+
+def _check_target_profile(profile: dict[str, Any], settings: AutoMLSettings) -> None:
+    """Refuse, before anything is queued, targets the profile already shows
+    to be unusable (the engine checks again on the data itself)."""
+    name = settings.target
+    if not profile.get("count"):
+        raise InvalidInput(f"target column '{name}' has no values", hint="choose another --target")
+    if profile.get("distinct", 0) < 2:
+        raise InvalidInput(f"target column '{name}' is constant: there is nothing to learn",
+                           hint="choose another --target")
+    if settings.task == "regression" and profile.get("type") != "numeric":
+        raise InvalidInput(f"target column '{name}' is {profile.get('type')}, not numeric, so it "
+                           "cannot be a regression target", hint="use --task classification")
+    top = profile.get("top_values") or []
+    if settings.task == "classification" and len(top) == profile.get("distinct"):
+        rare = [str(t["value"]) for t in top if t["count"] < 2]
+        if rare:
+            raise InvalidInput(f"class(es) {', '.join(rare)} of '{name}' have fewer than 2 rows",
+                               hint="add rows for them or drop those rows")
 
 
 def execute(ctx: WorkspaceContext, run_id: str) -> Run:

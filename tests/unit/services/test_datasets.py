@@ -170,3 +170,21 @@ def test_real_bank_file(ws: Any, bank_csv: Path) -> None:
     counts = {t["value"]: t["count"] for t in profile["top_values"]}
     expected = pd.read_csv(bank_csv)["y"].value_counts().to_dict()
     assert counts == expected
+
+
+@pytest.mark.parametrize(("csv", "task", "fragment"), [
+    ("a,y\n1,yes\n2,yes\n3,yes\n", "classification", "constant"),
+    ("a,y\n1,yes\n2,no\n3,no\n", "classification", "fewer than 2 rows"),
+    ("a,y\n1,yes\n2,no\n3,no\n4,yes\n", "regression", "not numeric"),
+    ("a,y\n1,\n2,\n", "classification", "no values"),
+])
+def test_unusable_targets_are_refused_before_queueing(ws: Any, tmp_path: Path, csv: str,
+                                                      task: str, fragment: str) -> None:
+    from slipway.automl import AutoMLSettings
+    from slipway.services import automl
+
+    ws.datasets.register("t", _write(tmp_path, "t.csv", csv))
+    with pytest.raises(InvalidInput) as info:
+        automl.submit(ws._ctx, "e", "t", AutoMLSettings(task=task, target="y"), launch=False)
+    assert fragment in info.value.message
+    assert ws._ctx.runs.list_runs() == []
