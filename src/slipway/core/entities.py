@@ -116,6 +116,9 @@ class Run:
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    heartbeat_at: datetime | None = None
+    attempts: int = 0
+    max_retries: int = 0
 
     @property
     def duration_s(self) -> float | None:
@@ -147,6 +150,8 @@ class Run:
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "duration_s": self.duration_s,
+            "attempts": self.attempts,
+            "max_retries": self.max_retries,
         }
 
 

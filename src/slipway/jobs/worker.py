@@ -1,16 +1,99 @@
-"""``python -m slipway.jobs.worker RUN_ID``: execute one queued run."""
+"""Workers that execute queued runs.
+
+``python -m slipway.jobs.worker RUN_ID`` claims and executes one run (what
+`automl run` starts for a local workspace). ``serve()`` is the loop behind
+`slipway worker` and the server's built-in worker: it reaps runs whose worker
+was lost, claims queued runs (several workers share one PostgreSQL database
+without running one twice), and executes each in a child process that dies
+with it, so a killed worker never leaves a run half-alive.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import signal
+import subprocess
 import sys
+import threading
+from datetime import UTC, datetime
+from typing import Any
 
+from slipway.core.entities import RunStatus
 from slipway.core.errors import SlipwayError
+
+log = logging.getLogger("slipway.worker")
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # Linux: the run's process gets SIGKILL when the worker that started it
+    # dies, so `kill -9` of a worker interrupts its runs instead of orphaning them.
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def serve(ctx: Any, *, concurrency: int = 1, poll_s: float = 1.0,
+          stop: threading.Event | None = None) -> None:
+    """Execute queued runs until ``stop`` is set (or forever)."""
+    from slipway.jobs.launcher import run_log_path
+    from slipway.services import runs as run_service
+
+    stop = stop or threading.Event()
+    tag = run_service.worker_tag()
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    log.info("worker %s: up to %d runs at once on %s", tag, concurrency, ctx.settings.db_url)
+    while not stop.is_set():
+        for reaped in run_service.reap_lost(ctx):
+            log.warning("run %s: %s (%s)", reaped.id, reaped.status, reaped.error)
+        for run_id, proc in list(children.items()):
+            if proc.poll() is not None:
+                del children[run_id]
+                _settle(ctx, run_id, proc.returncode)
+        while len(children) < concurrency and not stop.is_set():
+            run = ctx.runs.claim_next(tag)
+            if run is None:
+                break
+            log.info("run %s: claimed (attempt %d)", run.id, run.attempts)
+            log_path = run_log_path(ctx.settings, run.id)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "ab") as out:
+                children[run.id] = subprocess.Popen(
+                    [sys.executable, "-m", "slipway.jobs.worker", run.id, "--claimed"],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    preexec_fn=_die_with_parent, env=_child_env(ctx))
+        stop.wait(poll_s)
+    for run_id, proc in children.items():
+        log.info("run %s: stopping with the worker", run_id)
+        proc.terminate()
+        proc.wait(timeout=30)
+        _settle(ctx, run_id, proc.returncode)
+
+
+def _child_env(ctx: Any) -> dict[str, str]:
+    import os
+
+    env = {**os.environ, "SLIPWAY_WORKSPACE": str(ctx.settings.workspace)}
+    if ctx.settings.database_url:
+        env["SLIPWAY_DATABASE_URL"] = ctx.settings.database_url
+    return env
+
+
+def _settle(ctx: Any, run_id: str, returncode: int) -> None:
+    """A run process that exited while its run is still Running crashed."""
+    run = ctx.runs.get_run(run_id)
+    if run.status == RunStatus.RUNNING:
+        ctx.runs.update_run(run_id, only_if_status=(RunStatus.RUNNING,),
+                            status=RunStatus.FAILED, ended_at=datetime.now(UTC),
+                            error=f"the run's process exited with code {returncode}; "
+                                  f"see `slipway runs logs {run_id}`")
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m slipway.jobs.worker RUN_ID", file=sys.stderr)
+    args = [a for a in argv if not a.startswith("--")]
+    if len(args) != 1:
+        print("usage: python -m slipway.jobs.worker RUN_ID [--claimed]", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -21,9 +104,9 @@ def main(argv: list[str]) -> int:
 
     ctx = open_workspace(Settings.from_env())
     try:
-        automl.execute(ctx, argv[0])
+        automl.execute(ctx, args[0], claimed="--claimed" in argv)
     except SlipwayError as exc:
-        logging.getLogger("slipway.worker").error("%s", exc)
+        log.error("%s", exc)
         return exc.exit_code
     finally:
         ctx.close()

@@ -25,11 +25,15 @@ log = logging.getLogger("slipway.automl")
 
 
 def submit(ctx: WorkspaceContext, experiment: str, dataset: str, settings: AutoMLSettings,
-           *, dataset_version: int | None = None, launch: bool = True) -> Run:
-    """Validate and queue an AutoML run, then start a worker for it."""
+           *, dataset_version: int | None = None, launch: bool = True,
+           max_retries: int = 0) -> Run:
+    """Validate and queue an AutoML run. With ``launch``, start a one-shot
+    worker process for it; otherwise it waits for a `slipway worker`."""
     from slipway.jobs.launcher import launch as launch_worker
 
     validate_name(experiment, "experiment")
+    if not 0 <= max_retries <= 10:
+        raise InvalidInput(f"max_retries must be between 0 and 10 (got {max_retries})")
     data = datasets.get(ctx, dataset, dataset_version)
     columns = [c["name"] for c in data.columns]
     if settings.target not in columns:
@@ -45,7 +49,7 @@ def submit(ctx: WorkspaceContext, experiment: str, dataset: str, settings: AutoM
         new_run_id("AutoML"), experiment=experiment, kind="automl", status=RunStatus.QUEUED,
         display_name=f"AutoML {settings.task} on {data.name}:{data.version}",
         settings={"dataset": data.name, "dataset_version": data.version,
-                  "automl": settings.to_dict()})
+                  "automl": settings.to_dict()}, max_retries=max_retries)
     if launch:
         launch_worker(ctx.settings, run.id)
     return run
@@ -71,17 +75,51 @@ def _check_target_profile(profile: dict[str, Any], settings: AutoMLSettings) -> 
                                hint="add rows for them or drop those rows")
 
 
-def execute(ctx: WorkspaceContext, run_id: str) -> Run:
-    """Run a queued AutoML run to the end in this process (the worker)."""
+def execute(ctx: WorkspaceContext, run_id: str, *, claimed: bool = False) -> Run:
+    """Run a queued AutoML run to the end in this process. ``claimed`` means a
+    worker loop already moved it to Running for this process."""
+    if not claimed and not ctx.runs.claim(run_id, worker_tag()):
+        run = ctx.runs.get_run(run_id)
+        raise Canceled(f"run {run_id} is {run.status}, not queued; nothing to do")
+    run = ctx.runs.get_run(run_id)
+    with _Heartbeat(ctx, run_id):
+        return _execute(ctx, run)
+
+
+class _Heartbeat:
+    """Refresh the run's heartbeat while it executes, so any reader (on any
+    machine) can tell a live worker from a lost one."""
+
+    def __init__(self, ctx: WorkspaceContext, run_id: str) -> None:
+        import threading
+
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(ctx, run_id), daemon=True,
+                                        name="slipway-heartbeat")
+
+    def _beat(self, ctx: WorkspaceContext, run_id: str) -> None:
+        from slipway.services.runs import HEARTBEAT_S
+
+        while not self._stop.wait(HEARTBEAT_S):
+            try:
+                ctx.runs.heartbeat(run_id)
+            except Exception as exc:  # a busy database must not kill the run
+                log.warning("heartbeat for %s failed: %s", run_id, exc)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def _execute(ctx: WorkspaceContext, run: Run) -> Run:
     from slipway.automl import AutoMLSettings, run_automl
     from slipway.compute import LocalExecutor
 
-    run = ctx.runs.get_run(run_id)
-    started = ctx.runs.update_run(run_id, only_if_status=(RunStatus.QUEUED, RunStatus.NOT_STARTED),
-                                  status=RunStatus.RUNNING, worker=worker_tag(),
-                                  started_at=datetime.now(UTC))
-    if not started:
-        raise Canceled(f"run {run_id} is {run.status}, not queued; nothing to do")
+    run_id = run.id
     try:
         settings = AutoMLSettings(**run.settings["automl"])
         frame = datasets.load_table(ctx, run.settings["dataset"],

@@ -21,42 +21,72 @@ def worker_tag() -> str:
     return f"{HOST}:{os.getpid()}"
 
 
-def _worker_alive(tag: str | None) -> bool:
+HEARTBEAT_S = 5.0
+STALE_AFTER_S = 45.0
+
+
+def _pid_gone(tag: str | None) -> bool:
+    """True only when the worker ran on this machine and its process is gone."""
     if not tag or ":" not in tag:
-        return True
+        return False
     host, _, pid = tag.rpartition(":")
-    if host != HOST:
-        return True  # another machine's worker: its own heartbeat will tell (server issue)
+    if host != HOST or not pid.isdigit():
+        return False
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
         return True
-    return _not_zombie(int(pid))
-
-
-def _not_zombie(pid: int) -> bool:
+    except PermissionError:
+        return False
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
+            return fh.read().rsplit(")", 1)[-1].split()[0] == "Z"
     except OSError:
-        return True
+        return False
+
+
+def lost_reason(run: Run, now: datetime | None = None) -> str | None:
+    """Why a Running run has no live worker, or None if it has one."""
+    if run.status != RunStatus.RUNNING:
+        return None
+    if _pid_gone(run.worker):
+        return f"worker lost: process {run.worker} ended without finishing the run"
+    beat = run.heartbeat_at or run.started_at
+    now = now or datetime.now(UTC)
+    if beat is not None and (now - beat).total_seconds() > STALE_AFTER_S:
+        return f"worker lost: no heartbeat from {run.worker} since {beat.isoformat()}"
+    return None
 
 
 def _reap_if_lost(ctx: WorkspaceContext, run: Run) -> Run:
-    """A Running run whose worker process is gone is Failed: 'worker lost'."""
-    if run.status != RunStatus.RUNNING or _worker_alive(run.worker):
+    """A Running run whose worker is gone is re-queued if it asked for retries
+    and has some left, else Failed with the reason."""
+    reason = lost_reason(run)
+    if reason is None:
         return run
+    if max(run.attempts, 1) <= run.max_retries:
+        if ctx.runs.update_run(run.id, only_if_status=(RunStatus.RUNNING,),
+                               status=RunStatus.QUEUED, worker=None, heartbeat_at=None,
+                               error=f"retrying after: {reason}"):
+            ctx.runs.delete_children(run.id)
+            from slipway.jobs.launcher import launch
+
+            launch(ctx.settings, run.id)
+        return ctx.runs.get_run(run.id)
     ended = datetime.now(UTC)
-    ctx.runs.update_run(run.id, only_if_status=(RunStatus.RUNNING,), status=RunStatus.FAILED,
-                        error=f"worker lost: process {run.worker} ended without finishing the run",
-                        ended_at=ended)
-    for child in ctx.runs.children(run.id):
-        if not child.is_terminal:
-            ctx.runs.update_run(child.id, status=RunStatus.CANCELED, ended_at=ended,
-                                error="worker lost")
+    if ctx.runs.update_run(run.id, only_if_status=(RunStatus.RUNNING,), status=RunStatus.FAILED,
+                           error=reason, ended_at=ended):
+        for child in ctx.runs.children(run.id):
+            if not child.is_terminal:
+                ctx.runs.update_run(child.id, status=RunStatus.CANCELED, ended_at=ended,
+                                    error="worker lost")
     return ctx.runs.get_run(run.id)
+
+
+def reap_lost(ctx: WorkspaceContext) -> list[Run]:
+    """Check every running run; returns the ones that were failed or re-queued."""
+    return [r for r in (_reap_if_lost(ctx, run) for run in ctx.runs.running())
+            if r.status != RunStatus.RUNNING]
 
 
 def get(ctx: WorkspaceContext, run_id: str) -> Run:

@@ -16,7 +16,7 @@ from slipway.store.tables import runs as rt
 _UPDATABLE = frozenset({
     "status", "display_name", "params", "metrics", "properties", "score", "error",
     "model_artifact", "model_sha256", "charts_artifact", "cancel_requested", "worker",
-    "started_at", "ended_at", "settings"})
+    "started_at", "ended_at", "settings", "heartbeat_at", "attempts", "max_retries"})
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -35,7 +35,8 @@ def _run(row: Any) -> Run:
         error=row.error, model_artifact=row.model_artifact, model_sha256=row.model_sha256,
         charts_artifact=row.charts_artifact, cancel_requested=row.cancel_requested,
         worker=row.worker, created_at=created, started_at=_aware(row.started_at),
-        ended_at=_aware(row.ended_at))
+        ended_at=_aware(row.ended_at), heartbeat_at=_aware(row.heartbeat_at),
+        attempts=row.attempts, max_retries=row.max_retries)
 
 
 def _select() -> sa.Select[Any]:
@@ -62,14 +63,15 @@ class RunStore:
     def create_run(self, run_id: str, *, experiment: str, kind: str, status: str,
                    display_name: str = "", settings: dict[str, Any] | None = None,
                    params: dict[str, Any] | None = None, parent_id: str | None = None,
-                   started: bool = False) -> Run:
+                   started: bool = False, max_retries: int = 0) -> Run:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             conn.execute(rt.insert().values(
                 id=run_id, experiment_id=self._experiment_id(conn, experiment),
                 parent_id=parent_id, kind=kind, status=status, display_name=display_name,
                 settings=settings or {}, params=params or {}, metrics={}, properties={},
-                cancel_requested=False, created_at=now, started_at=now if started else None))
+                cancel_requested=False, created_at=now, started_at=now if started else None,
+                attempts=0, max_retries=max_retries))
         return self.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:
@@ -109,6 +111,52 @@ class RunStore:
             query = query.where(rt.c.status.in_(only_if_status))
         with self.engine.begin() as conn:
             return conn.execute(query).rowcount > 0
+
+    def claim_next(self, worker: str, kinds: tuple[str, ...] = ("automl",)) -> Run | None:
+        """Take the oldest queued top-level run for ``worker`` (Queued -> Running).
+        On PostgreSQL concurrent workers skip each other's rows (SKIP LOCKED);
+        on SQLite the conditional update is the claim. None when nothing waits."""
+        for _ in range(5):
+            with self.engine.begin() as conn:
+                query = (sa.select(rt.c.id).where(rt.c.status == "Queued",
+                                                  rt.c.parent_id.is_(None), rt.c.kind.in_(kinds))
+                         .order_by(rt.c.created_at, rt.c.id).limit(1))
+                if conn.dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                run_id = conn.execute(query).scalar()
+                if run_id is None:
+                    return None
+                now = datetime.now(UTC)
+                claimed = conn.execute(
+                    rt.update().where(rt.c.id == run_id, rt.c.status == "Queued")
+                    .values(status="Running", worker=worker, started_at=now, heartbeat_at=now,
+                            attempts=rt.c.attempts + 1)).rowcount
+            if claimed:
+                return self.get_run(run_id)
+        return None
+
+    def claim(self, run_id: str, worker: str) -> bool:
+        """Claim one specific queued run (Queued -> Running)."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            return conn.execute(
+                rt.update().where(rt.c.id == run_id, rt.c.status.in_(("Queued", "NotStarted")))
+                .values(status="Running", worker=worker, started_at=now, heartbeat_at=now,
+                        attempts=rt.c.attempts + 1)).rowcount > 0
+
+    def heartbeat(self, run_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(rt.update().where(rt.c.id == run_id, rt.c.status == "Running")
+                         .values(heartbeat_at=datetime.now(UTC)))
+
+    def running(self) -> list[Run]:
+        query = _select().where(rt.c.status == "Running", rt.c.parent_id.is_(None))
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(query).all()]
+
+    def delete_children(self, parent_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(rt.delete().where(rt.c.parent_id == parent_id))
 
     def request_cancel(self, run_id: str) -> None:
         self.get_run(run_id)

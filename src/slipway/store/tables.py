@@ -74,10 +74,14 @@ runs = sa.Table(
     sa.Column("charts_artifact", sa.String(256), nullable=True),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
     sa.Column("worker", sa.String(128), nullable=True),  # host:pid of the process running it
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),  # refreshed while a worker runs it
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("max_retries", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
+    sa.Index("ix_runs_status_created", "status", "created_at"),
 )
 
 models = sa.Table(

@@ -56,3 +56,73 @@ def test_missing_run(ws: Any) -> None:
     with pytest.raises(NotFound) as info:
         run_service.get(ws._ctx, "nope")
     assert info.value.code == "run_not_found"
+
+
+def test_claim_next_takes_the_oldest_queued_top_level_run(ws: Any) -> None:
+    store = ws._ctx.runs
+    for run_id in ("q1", "q2"):
+        store.create_run(run_id, experiment="e", kind="automl", status=RunStatus.QUEUED)
+    store.create_run("q1_0", experiment="e", kind="trial", status=RunStatus.QUEUED, parent_id="q1")
+    first = store.claim_next("host:1")
+    assert first is not None and first.id == "q1" and first.status == "Running"
+    assert first.attempts == 1 and first.worker == "host:1" and first.heartbeat_at is not None
+    assert store.claim_next("host:2").id == "q2"  # type: ignore[union-attr]
+    assert store.claim_next("host:3") is None  # children are never claimed on their own
+
+
+def test_concurrent_workers_never_claim_a_run_twice(ws: Any) -> None:
+    import threading
+
+    store = ws._ctx.runs
+    for index in range(12):
+        store.create_run(f"c{index:02d}", experiment="e", kind="automl", status=RunStatus.QUEUED)
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def work(tag: str) -> None:
+        while (run := store.claim_next(tag)) is not None:
+            with lock:
+                claimed.append(run.id)
+
+    threads = [threading.Thread(target=work, args=(f"w:{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == [f"c{i:02d}" for i in range(12)]
+
+
+def test_stale_heartbeat_fails_the_run_or_requeues_it(ws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from slipway.jobs import launcher
+
+    launched: list[str] = []
+    monkeypatch.setattr(launcher, "launch", lambda settings, run_id: launched.append(run_id))
+    store = ws._ctx.runs
+    old = datetime.now(UTC) - timedelta(seconds=run_service.STALE_AFTER_S + 5)
+    store.create_run("once", experiment="e", kind="automl", status=RunStatus.QUEUED)
+    store.create_run("retry", experiment="e", kind="automl", status=RunStatus.QUEUED,
+                     max_retries=1)
+    for run_id in ("once", "retry"):
+        assert store.claim(run_id, "other-host:1")
+        store.update_run(run_id, heartbeat_at=old)
+    store.create_run("retry_0", experiment="e", kind="trial", status=RunStatus.RUNNING,
+                     parent_id="retry", started=True)
+    reaped = {r.id: r for r in run_service.reap_lost(ws._ctx)}
+    assert reaped["once"].status == "Failed" and "no heartbeat" in (reaped["once"].error or "")
+    assert reaped["retry"].status == "Queued" and launched == ["retry"]
+    assert store.children("retry") == []
+    # The second loss uses up the retry.
+    assert store.claim("retry", "other-host:1")
+    store.update_run("retry", heartbeat_at=old)
+    assert run_service.get(ws._ctx, "retry").status == "Failed"
+
+
+def test_fresh_heartbeat_on_another_host_is_left_alone(ws: Any) -> None:
+    store = ws._ctx.runs
+    store.create_run("live", experiment="e", kind="automl", status=RunStatus.QUEUED)
+    assert store.claim("live", "other-host:1")
+    store.heartbeat("live")
+    assert run_service.reap_lost(ws._ctx) == []
+    assert run_service.get(ws._ctx, "live").status == "Running"
