@@ -45,7 +45,7 @@ def serve(ctx: Any, *, concurrency: int = 1, poll_s: float = 1.0,
     children: dict[str, subprocess.Popen[bytes]] = {}
     log.info("worker %s: up to %d runs at once on %s", tag, concurrency, ctx.settings.db_url)
     while not stop.is_set():
-        for reaped in run_service.reap_lost(ctx):
+        for reaped in run_service.reap_lost(ctx, relaunch=False):
             log.warning("run %s: %s (%s)", reaped.id, reaped.status, reaped.error)
         for run_id, proc in list(children.items()):
             if proc.poll() is not None:

@@ -58,9 +58,10 @@ def lost_reason(run: Run, now: datetime | None = None) -> str | None:
     return None
 
 
-def _reap_if_lost(ctx: WorkspaceContext, run: Run) -> Run:
+def _reap_if_lost(ctx: WorkspaceContext, run: Run, *, relaunch: bool = True) -> Run:
     """A Running run whose worker is gone is re-queued if it asked for retries
-    and has some left, else Failed with the reason."""
+    and has some left (and, with ``relaunch``, given a one-shot worker: a
+    worker loop passes False and claims it itself), else Failed with the reason."""
     reason = lost_reason(run)
     if reason is None:
         return run
@@ -69,9 +70,10 @@ def _reap_if_lost(ctx: WorkspaceContext, run: Run) -> Run:
                                status=RunStatus.QUEUED, worker=None, heartbeat_at=None,
                                error=f"retrying after: {reason}"):
             ctx.runs.delete_children(run.id)
-            from slipway.jobs.launcher import launch
+            if relaunch:
+                from slipway.jobs.launcher import launch
 
-            launch(ctx.settings, run.id)
+                launch(ctx.settings, run.id)
         return ctx.runs.get_run(run.id)
     ended = datetime.now(UTC)
     if ctx.runs.update_run(run.id, only_if_status=(RunStatus.RUNNING,), status=RunStatus.FAILED,
@@ -83,9 +85,9 @@ def _reap_if_lost(ctx: WorkspaceContext, run: Run) -> Run:
     return ctx.runs.get_run(run.id)
 
 
-def reap_lost(ctx: WorkspaceContext) -> list[Run]:
+def reap_lost(ctx: WorkspaceContext, *, relaunch: bool = True) -> list[Run]:
     """Check every running run; returns the ones that were failed or re-queued."""
-    return [r for r in (_reap_if_lost(ctx, run) for run in ctx.runs.running())
+    return [r for r in (_reap_if_lost(ctx, run, relaunch=relaunch) for run in ctx.runs.running())
             if r.status != RunStatus.RUNNING]
 
 
