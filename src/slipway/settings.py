@@ -15,7 +15,12 @@ ENVIRONMENT = {
     "SLIPWAY_WORKSPACE": "workspace folder (default ~/.slipway)",
     "SLIPWAY_DATABASE_URL": "metadata database URL; default sqlite:///<workspace>/slipway.db",
     "SLIPWAY_TEST_POSTGRES_URL": "tests only: run the store tests against this PostgreSQL too",
+    "SLIPWAY_SERVER_URL": "the control plane's public URL (default http://<host>:<port> of `slipway server`)",
+    "SLIPWAY_MAX_UPLOAD_BYTES": "server: largest dataset upload accepted, in bytes (0 = no limit)",
+    "SLIPWAY_MAX_REQUEST_BYTES": "server: largest other request body accepted, in bytes (default 1 MiB)",
 }
+
+DEFAULT_MAX_REQUEST_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,10 @@ class Settings:
     # Refuse files larger than this at registration (bytes); 0 means no limit.
     max_upload_bytes: int = 0
     http_timeout_s: float = 30.0
+    # The control plane: its public URL (for --sdk-auth and links) and the
+    # largest JSON or form body it reads (uploads have max_upload_bytes).
+    server_url: str = ""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -41,4 +50,20 @@ class Settings:
         env = dict(os.environ if env is None else env)
         ws = workspace or env.get("SLIPWAY_WORKSPACE") or default_workspace()
         return cls(workspace=Path(ws).expanduser().resolve(),
-                   database_url=env.get("SLIPWAY_DATABASE_URL", ""))
+                   database_url=env.get("SLIPWAY_DATABASE_URL", ""),
+                   server_url=env.get("SLIPWAY_SERVER_URL", ""),
+                   max_upload_bytes=_bytes(env, "SLIPWAY_MAX_UPLOAD_BYTES", 0),
+                   max_request_bytes=_bytes(env, "SLIPWAY_MAX_REQUEST_BYTES",
+                                            DEFAULT_MAX_REQUEST_BYTES))
+
+
+def _bytes(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        from slipway.core.errors import InvalidInput
+
+        raise InvalidInput(f"{name}={raw!r} is not a whole number of bytes",
+                           hint=f"e.g. {name}=1073741824 for 1 GiB")
+    return int(raw)

@@ -10,7 +10,19 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from slipway.cli import automl, datasets, db, endpoints, identities, models, quickstart, runs, samples
+from slipway.cli import (
+    automl,
+    datasets,
+    db,
+    endpoints,
+    identities,
+    models,
+    quickstart,
+    runs,
+    samples,
+    server,
+    worker,
+)
 from slipway.cli.output import console, err_console
 from slipway.core.errors import SlipwayError
 
@@ -43,10 +55,12 @@ app.add_typer(models.app, name="models")
 app.add_typer(endpoints.app, name="endpoints")
 app.command("deploy")(endpoints.deploy)
 app.command("quickstart")(quickstart.quickstart)
+app.command("worker")(worker.worker)
 app.add_typer(samples.app, name="samples")
 app.add_typer(db.app, name="db")
 app.add_typer(identities.sp_app, name="sp")
 app.add_typer(identities.users_app, name="users")
+app.command("server")(server.server)
 
 
 @app.callback()

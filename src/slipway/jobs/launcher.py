@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from slipway.settings import Settings
@@ -28,4 +29,6 @@ def launch(settings: Settings, run_id: str) -> int:
             [sys.executable, "-m", "slipway.jobs.worker", run_id],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=settings.workspace, env=env, start_new_session=True)
+    # Reap it when it ends, so a long-lived caller (the server) keeps no zombies.
+    threading.Thread(target=proc.wait, daemon=True, name=f"reap-{run_id}").start()
     return proc.pid

@@ -41,11 +41,13 @@ def _source_label(source: str | Path) -> tuple[str, str]:
 
 
 def register(ctx: WorkspaceContext, name: str, source: str | Path,
-             description: str = "") -> tuple[DatasetVersion, bool]:
+             description: str = "", *, source_label: str | None = None) -> tuple[DatasetVersion, bool]:
     """Register ``source`` as the next version of ``name``.
 
     Returns ``(version, created)``; identical content returns the existing
     version with ``created=False``. A failure leaves no row and no artifact.
+    ``source_label`` is what to record as the source (e.g. the file name of an
+    upload, instead of its temporary path).
     """
     import pyarrow.parquet as pq
 
@@ -54,6 +56,7 @@ def register(ctx: WorkspaceContext, name: str, source: str | Path,
 
     validate_name(name)
     label, source_format = _source_label(source)
+    label = source_label or label
     table = read_table(source)
     with ctx.artifacts.staging(".parquet") as staged:
         # One chunk per column so equal content always writes equal bytes.
