@@ -33,6 +33,9 @@ class Settings:
     # The control plane: its public URL (for --sdk-auth and links) and the
     # largest JSON or form body it reads (uploads have max_upload_bytes).
     server_url: str = ""
+    # True when a worker loop (`slipway server`'s own, or `slipway worker`)
+    # executes queued runs: submitting then only queues, it starts no process.
+    queue_only: bool = False
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     extra: dict[str, str] = field(default_factory=dict)
 

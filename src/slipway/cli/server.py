@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from typing import Annotated
 
@@ -26,6 +27,9 @@ def server(
         "--start-endpoints/--no-start-endpoints",
         help="start the endpoints that should be running")] = True,
     log_level: Annotated[str, typer.Option(help="debug | info | warning | error")] = "info",
+    run_workers: Annotated[int, typer.Option(
+        help="runs the built-in worker executes at once (0: leave runs to `slipway worker`)",
+        min=0, max=64)] = 1,
 ) -> None:
     """Serve the REST API (/api/v1, /oauth/token, /docs). On the first start it
     creates an owner and prints its one-time password."""
@@ -49,6 +53,7 @@ def server(
     if not settings.server_url:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings = dataclasses.replace(settings, server_url=f"http://{shown}:{port}")
+    settings = dataclasses.replace(settings, queue_only=True)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
@@ -67,9 +72,26 @@ def server(
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(),
                             loop="uvloop", http="httptools", timeout_graceful_shutdown=30,
                             server_header=False)
+    stop = threading.Event()
+    worker = None
+    if run_workers:
+        from slipway.jobs.worker import serve
+
+        worker = threading.Thread(target=serve, args=(state.ctx,), name="run-worker",
+                                  kwargs={"concurrency": run_workers, "stop": stop}, daemon=True)
+        worker.start()
     # uvicorn stops on SIGTERM/SIGINT: no new connections, in-flight requests
-    # finish, then the app's lifespan closes the workspace.
-    uvicorn.Server(config).run()
+    # finish, then the app's lifespan closes the workspace. It re-raises the
+    # signal after restoring the handlers it found: ours stops the worker
+    # (re-queuing its runs) instead of killing the process mid-way.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=60)
 
 
 def _start_endpoints(state: object) -> None:

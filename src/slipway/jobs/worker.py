@@ -62,21 +62,36 @@ def serve(ctx: Any, *, concurrency: int = 1, poll_s: float = 1.0,
                 children[run.id] = subprocess.Popen(
                     [sys.executable, "-m", "slipway.jobs.worker", run.id, "--claimed"],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent, env=_child_env(ctx))
+                    preexec_fn=_die_with_parent, env=_child_env(ctx, run.id))
         stop.wait(poll_s)
     for run_id, proc in children.items():
-        log.info("run %s: stopping with the worker", run_id)
+        log.info("run %s: stopped with the worker; queued again", run_id)
         proc.terminate()
         proc.wait(timeout=30)
-        _settle(ctx, run_id, proc.returncode)
+        # A graceful stop (a server restart) loses no run: it runs again later.
+        if ctx.runs.update_run(run_id, only_if_status=(RunStatus.RUNNING,),
+                               status=RunStatus.QUEUED, worker=None, heartbeat_at=None,
+                               error="queued again: its worker stopped"):
+            ctx.runs.delete_children(run_id)
 
 
-def _child_env(ctx: Any) -> dict[str, str]:
+def _child_env(ctx: Any, run_id: str) -> dict[str, str]:
+    """The run's environment: the workspace, and its "managed identity" — a
+    short-lived token scoped to this workspace — so code in a run can call
+    the API with no secret in it."""
     import os
 
-    env = {**os.environ, "SLIPWAY_WORKSPACE": str(ctx.settings.workspace)}
+    from slipway.services.tokens import issue_run_token
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SLIPWAY_CLIENT_ID", "SLIPWAY_CLIENT_SECRET")}
+    env["SLIPWAY_WORKSPACE"] = str(ctx.settings.workspace)
+    env["SLIPWAY_RUN_ID"] = run_id
     if ctx.settings.database_url:
         env["SLIPWAY_DATABASE_URL"] = ctx.settings.database_url
+    if ctx.settings.server_url:
+        env["SLIPWAY_SERVER_URL"] = ctx.settings.server_url
+    env["SLIPWAY_TOKEN"] = issue_run_token(ctx, run_id).access_token
     return env
 
 

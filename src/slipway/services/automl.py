@@ -25,10 +25,11 @@ log = logging.getLogger("slipway.automl")
 
 
 def submit(ctx: WorkspaceContext, experiment: str, dataset: str, settings: AutoMLSettings,
-           *, dataset_version: int | None = None, launch: bool = True,
+           *, dataset_version: int | None = None, launch: bool | None = None,
            max_retries: int = 0) -> Run:
-    """Validate and queue an AutoML run. With ``launch``, start a one-shot
-    worker process for it; otherwise it waits for a `slipway worker`."""
+    """Validate and queue an AutoML run. With ``launch`` (the default unless a
+    worker loop serves this workspace: ``settings.queue_only``), start a
+    one-shot worker process for it; otherwise a worker loop claims it."""
     from slipway.jobs.launcher import launch as launch_worker
 
     validate_name(experiment, "experiment")
@@ -50,7 +51,7 @@ def submit(ctx: WorkspaceContext, experiment: str, dataset: str, settings: AutoM
         display_name=f"AutoML {settings.task} on {data.name}:{data.version}",
         settings={"dataset": data.name, "dataset_version": data.version,
                   "automl": settings.to_dict()}, max_retries=max_retries)
-    if launch:
+    if launch if launch is not None else not ctx.settings.queue_only:
         launch_worker(ctx.settings, run.id)
     return run
 
