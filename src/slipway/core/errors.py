@@ -102,6 +102,14 @@ class Unavailable(SlipwayError):
     exit_code = 8
 
 
+class SourceUnreachable(Unavailable):
+    """A URL the caller gave did not answer: their input to fix (422 over HTTP),
+    not a fault of ours."""
+
+    code = "source_unreachable"
+    http_status = 422
+
+
 class RunFailed(SlipwayError):
     code = "run_failed"
     http_status = 422

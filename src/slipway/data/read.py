@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from slipway.core.errors import InvalidInput, NotFound, Unavailable
+from slipway.core.errors import InvalidInput, NotFound, SourceUnreachable
 
 __all__ = ["CSV_DELIMITERS", "read_table", "sniff_delimiter"]
 
@@ -106,7 +106,7 @@ def _download(url: str, target: Path) -> None:
     try:
         with httpx.stream("GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_S) as resp:
             if not resp.is_success:
-                raise Unavailable(
+                raise SourceUnreachable(
                     f"{url} answered HTTP {resp.status_code} {resp.reason_phrase}".rstrip(),
                     hint="Check that the URL is right and publicly readable, then try again.",
                     details={"url": url, "status": resp.status_code},
@@ -116,7 +116,7 @@ def _download(url: str, target: Path) -> None:
                     out.write(chunk)
     except httpx.HTTPError as exc:
         reason = type(exc).__name__
-        raise Unavailable(
+        raise SourceUnreachable(
             f"could not download {url}: {reason} ({exc})",
             hint="Check the URL and your network connection, then try again.",
             details={"url": url},

@@ -172,7 +172,7 @@ def test_register_by_url(api: Api, file_server: str) -> None:
     assert response.json()["num_rows"] == 3
     missing = api.client.post("/api/v1/datasets", headers=h, json={
         "name": "remote", "url": f"{file_server}/nope.csv"})
-    assert missing.status_code == 503 and missing.json()["error"]["code"] == "unavailable"
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "source_unreachable"
     not_http = api.client.post("/api/v1/datasets", headers=h, json={
         "name": "remote", "url": "file:///etc/passwd"})
     assert not_http.status_code == 422
