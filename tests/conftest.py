@@ -36,6 +36,15 @@ def _backends() -> list[str]:
     return ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``one_backend`` (slow ones with real processes, where one
+    backend says enough) keep only the team backend: PostgreSQL when it is
+    configured, else SQLite."""
+    keep = "postgres" if POSTGRES_URL else "sqlite"
+    items[:] = [item for item in items if item.get_closest_marker("one_backend") is None
+                or f"[{keep}" in item.nodeid]
+
+
 @pytest.fixture(params=_backends())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty metadata database on each backend."""

@@ -24,6 +24,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.one_backend
 def test_no_operation_answers_500(ws: Any, ws_path: Path, tmp_path: Path, bank_csv: Path) -> None:
     from slipway.services import identities
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 
 def _start_worker(ws_path: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
@@ -46,6 +48,7 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.one_backend
 def test_kill_9_worker_then_restart(ws: Any, ws_path: Path, bank_csv: Path,
                                     tmp_path: Path) -> None:
     from slipway.automl import AutoMLSettings

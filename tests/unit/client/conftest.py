@@ -1,0 +1,84 @@
+"""One SDK suite, two backends: ``sdk`` is a ``Workspace`` over a local folder
+(services in-process) or over the API app (in-process through httpx, with an
+owner's token). Both hold the same seeded resources (see
+``api.conftest.seed_resources``): dataset ``toy``, completed AutoML run
+``AutoML_p`` (children ``AutoML_p_0`` with a model, ``AutoML_p_1``), model
+``toy-model:1`` and a stopped key-auth endpoint ``ep``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import anyio.from_thread
+import httpx
+import pytest
+from api.conftest import make_settings, seed_resources, sign_in
+from fastapi import FastAPI
+
+from slipway.api import create_app
+from slipway.client import TokenAuthentication, Workspace
+from slipway.services.identities import HASH_COST_SETTING
+
+SERVER = "http://testserver"
+
+
+class PortalTransport(httpx.BaseTransport):
+    """A synchronous httpx transport that calls an ASGI app in-process (the
+    SDK's client is synchronous; ``httpx.ASGITransport`` is async only)."""
+
+    def __init__(self, app: FastAPI, portal: Any) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+
+        async def call() -> tuple[int, httpx.Headers, bytes]:
+            response = await self._asgi.handle_async_request(request)
+            body = await response.aread()
+            return response.status_code, response.headers, body
+
+        status, headers, body = self._portal.call(call)
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+
+def fast(ws: Workspace) -> Workspace:
+    from dataclasses import replace
+
+    ctx = ws._ctx
+    ctx.settings = replace(ctx.settings, extra={**ctx.settings.extra, HASH_COST_SETTING: "fast"})
+    return ws
+
+
+@pytest.fixture
+def server(ws_path: Path, tmp_path: Path) -> Iterator[Any]:
+    """The API app on a seeded workspace, and a factory of remote Workspaces on it."""
+    with ExitStack() as stack:
+        app = create_app(make_settings(ws_path))
+        stack.callback(app.state.slipway.close)
+        portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
+        seed_resources(app.state.slipway.ctx, tmp_path)
+
+        def connect(auth: Any) -> Workspace:
+            ws = Workspace(SERVER, auth=auth, http_transport=PortalTransport(app, portal))
+            stack.callback(ws.close)
+            return ws
+
+        yield app, connect
+
+
+@pytest.fixture(params=["local", "remote"])
+def sdk(request: pytest.FixtureRequest, ws_path: Path, tmp_path: Path) -> Iterator[Workspace]:
+    if request.param == "local":
+        ws = fast(Workspace(ws_path))
+        seed_resources(ws._ctx, tmp_path)
+        yield ws
+        ws.close()
+        return
+    server = request.getfixturevalue("server")
+    app, connect = server
+    token = sign_in(app.state.slipway.ctx, "olive", "owner", kind="user")
+    yield connect(TokenAuthentication(token))
