@@ -40,6 +40,18 @@ def _children_of(pid: int) -> list[int]:
         return []
 
 
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
 def _running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
@@ -79,6 +91,9 @@ def test_kill_9_worker_then_restart(ws: Any, ws_path: Path, bank_csv: Path,
         worker = _start_worker(ws_path, log)
         _wait(lambda: ws.runs.get(lost.id).status == "Failed", 90, "the lost run to be failed")
         assert "worker lost" in (ws.runs.get(lost.id).error or "")
+        # Nothing the lost runs started (their trial workers) is left computing.
+        _wait(lambda: not any(_group_members(p) for p in run_processes), 30,
+              "the lost runs' trial workers to be stopped")
         _wait(lambda: ws.runs.get(queued.id).is_terminal, 600, "the queued run to finish")
         assert ws.runs.get(queued.id).status == "Completed", log.read_text()[-3000:]
         again = ws.runs.get(retried.id)

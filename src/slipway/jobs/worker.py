@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -59,15 +60,23 @@ def serve(ctx: Any, *, concurrency: int = 1, poll_s: float = 1.0,
             log_path = run_log_path(ctx.settings, run.id)
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(log_path, "ab") as out:
+                # Its own process group, so the run's trial workers can be
+                # stopped (or reaped after a crash) together with it.
                 children[run.id] = subprocess.Popen(
                     [sys.executable, "-m", "slipway.jobs.worker", run.id, "--claimed"],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent, env=_child_env(ctx, run.id))
+                    start_new_session=True, preexec_fn=_die_with_parent,
+                    env=_child_env(ctx, run.id))
         stop.wait(poll_s)
     for run_id, proc in children.items():
         log.info("run %s: stopped with the worker; queued again", run_id)
-        proc.terminate()
-        proc.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
         # A graceful stop (a server restart) loses no run: it runs again later.
         if ctx.runs.update_run(run_id, only_if_status=(RunStatus.RUNNING,),
                                status=RunStatus.QUEUED, worker=None, heartbeat_at=None,
@@ -79,8 +88,6 @@ def _child_env(ctx: Any, run_id: str) -> dict[str, str]:
     """The run's environment: the workspace, and its "managed identity" — a
     short-lived token scoped to this workspace — so code in a run can call
     the API with no secret in it."""
-    import os
-
     from slipway.services.tokens import issue_run_token
 
     env = {k: v for k, v in os.environ.items()

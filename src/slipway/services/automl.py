@@ -79,7 +79,11 @@ def _check_target_profile(profile: dict[str, Any], settings: AutoMLSettings) -> 
 def execute(ctx: WorkspaceContext, run_id: str, *, claimed: bool = False) -> Run:
     """Run a queued AutoML run to the end in this process. ``claimed`` means a
     worker loop already moved it to Running for this process."""
-    if not claimed and not ctx.runs.claim(run_id, worker_tag()):
+    if claimed:
+        # The loop claimed it; record this process (the leader of the run's
+        # process group) as its worker, so a lost run's whole group can be reaped.
+        ctx.runs.update_run(run_id, only_if_status=(RunStatus.RUNNING,), worker=worker_tag())
+    elif not ctx.runs.claim(run_id, worker_tag()):
         run = ctx.runs.get_run(run_id)
         raise Canceled(f"run {run_id} is {run.status}, not queued; nothing to do")
     run = ctx.runs.get_run(run_id)

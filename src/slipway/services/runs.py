@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -45,6 +47,15 @@ def _pid_gone(tag: str | None) -> bool:
         return False
 
 
+def _kill_group(tag: str | None) -> None:
+    """Stop what a lost run left behind on this machine (its trial workers):
+    a run's process leads its own process group."""
+    if not tag or not _pid_gone(tag):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(int(tag.rpartition(":")[2]), signal.SIGKILL)
+
+
 def lost_reason(run: Run, now: datetime | None = None) -> str | None:
     """Why a Running run has no live worker, or None if it has one."""
     if run.status != RunStatus.RUNNING:
@@ -65,6 +76,7 @@ def _reap_if_lost(ctx: WorkspaceContext, run: Run, *, relaunch: bool = True) -> 
     reason = lost_reason(run)
     if reason is None:
         return run
+    _kill_group(run.worker)
     if max(run.attempts, 1) <= run.max_retries:
         if ctx.runs.update_run(run.id, only_if_status=(RunStatus.RUNNING,),
                                status=RunStatus.QUEUED, worker=None, heartbeat_at=None,
