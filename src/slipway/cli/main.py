@@ -16,6 +16,7 @@ from slipway.cli import (
     db,
     endpoints,
     identities,
+    login,
     models,
     quickstart,
     runs,
@@ -61,6 +62,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(identities.sp_app, name="sp")
 app.add_typer(identities.users_app, name="users")
 app.command("server")(server.server)
+app.command("login")(login.login)
 
 
 @app.callback()

@@ -1,5 +1,8 @@
-"""Finding the workspace: explicit path, ``SLIPWAY_WORKSPACE``, a config file
-found walking up from the current folder, then ``~/.slipway``."""
+"""Finding the workspace: explicit path or URL, ``SLIPWAY_WORKSPACE``, a config
+file found walking up from the current folder, then ``~/.slipway``.
+
+A workspace is a folder (local) or an ``http(s)://`` server URL (remote); a
+config file holds ``{"workspace": "<folder>"}`` or ``{"url": "<server>"}``."""
 
 from __future__ import annotations
 
@@ -13,8 +16,12 @@ from slipway.settings import default_workspace
 CONFIG_NAMES = ("slipway.json", "config.json", ".slipway/config.json")
 
 
-def _from_config_file(path: Path) -> Path | None:
-    """The workspace a config file names, or None if the file is not ours."""
+def is_url(value: str | Path | None) -> bool:
+    return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
+
+
+def _from_config_file(path: Path) -> Path | str | None:
+    """The workspace (folder or URL) a config file names, or None if the file is not ours."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -24,7 +31,11 @@ def _from_config_file(path: Path) -> Path | None:
     if data.get("kind") == "slipway-workspace":  # the workspace's own manifest
         return path.parent
     if isinstance(data.get("workspace"), str):
+        if is_url(data["workspace"]):
+            return str(data["workspace"]).rstrip("/")
         return (path.parent / data["workspace"]).expanduser().resolve()
+    if is_url(data.get("url")):
+        return str(data["url"]).rstrip("/")
     return None
 
 
@@ -39,25 +50,39 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
-def resolve_workspace(explicit: str | Path | None = None) -> Path:
+def resolve_target(explicit: str | Path | None = None) -> Path | str:
+    """The workspace to open: a folder, or a server URL (a ``str``) for a remote one."""
     if explicit:
+        if is_url(explicit):
+            return str(explicit).rstrip("/")
         path = Path(explicit).expanduser()
         if path.is_file():
             workspace = _from_config_file(path)
             if workspace is None:
                 raise InvalidInput(f"{path} is not a Slipway config file",
-                                   hint='it should hold {"workspace": "<folder>"}')
+                                   hint='it should hold {"workspace": "<folder>"} or '
+                                        '{"url": "<server URL>"}')
             return workspace
         return path.resolve()
     env = os.environ.get("SLIPWAY_WORKSPACE")
     if env:
-        return Path(env).expanduser().resolve()
+        return env.rstrip("/") if is_url(env) else Path(env).expanduser().resolve()
     found = find_config()
     if found is not None:
         workspace = _from_config_file(found)
         assert workspace is not None
         return workspace
     return default_workspace()
+
+
+def resolve_workspace(explicit: str | Path | None = None) -> Path:
+    """The local workspace folder (a server URL is refused: it has no folder here)."""
+    target = resolve_target(explicit)
+    if isinstance(target, str):
+        raise InvalidInput(f"{target} is a server URL; this needs a local workspace folder",
+                           code="remote_workspace",
+                           hint="run this on the server's machine with --workspace FOLDER")
+    return target
 
 
 def write_config(folder: Path, workspace: Path) -> Path:

@@ -1,17 +1,23 @@
-"""``ws.endpoints`` and the ``Service`` handle ``model.deploy()`` returns."""
+"""``ws.endpoints`` (local ``Endpoints``, remote ``RemoteEndpoints``) and the
+``Service`` handle ``model.deploy()`` returns. A remote workspace scores by
+calling the endpoint itself, with the key or token the API hands out."""
 
 from __future__ import annotations
 
 import builtins
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from slipway.core.entities import Endpoint
+from slipway.client.http import unsupported
+from slipway.core.entities import Endpoint, EndpointState
+from slipway.core.errors import InvalidInput, SlipwayError, Unavailable
 from slipway.services import consume
 from slipway.services import endpoints as service
 
 if TYPE_CHECKING:
+    from slipway.client.http import Http
     from slipway.services.workspace import WorkspaceContext
 
 
@@ -23,20 +29,20 @@ class Service:
     >>> service.run(json.dumps({"data": rows}))
     """
 
-    def __init__(self, ctx: WorkspaceContext, name: str) -> None:
-        self._ctx = ctx
+    def __init__(self, endpoints: Endpoints | RemoteEndpoints, name: str) -> None:
+        self._endpoints = endpoints
         self.name = name
 
     @property
     def entity(self) -> Endpoint:
-        return service.get(self._ctx, self.name)
+        return self._endpoints.get(self.name)
 
     state = property(lambda self: self.entity.state)
     scoring_uri = property(lambda self: self.entity.scoring_uri)
     swagger_uri = property(lambda self: self.entity.swagger_uri)
 
     def wait_for_deployment(self, show_output: bool = False, timeout_s: float = 180.0) -> str:
-        endpoint = service.wait_ready(self._ctx, self.name, timeout_s)
+        endpoint = self._endpoints.wait_ready(self.name, timeout_s)
         if show_output:
             print(f"{endpoint.name}: {endpoint.state} at {endpoint.scoring_uri}")
             if endpoint.error:
@@ -44,32 +50,32 @@ class Service:
         return endpoint.state
 
     def get_keys(self) -> tuple[str, str]:
-        keys = service.get_keys(self._ctx, self.name)
+        keys = self._endpoints.get_keys(self.name)
         return keys["primary_key"], keys["secondary_key"]
 
     def regen_key(self, key: str) -> None:
-        service.regen_key(self._ctx, self.name, key)
+        self._endpoints.regen_key(self.name, key)
 
     def get_token(self) -> tuple[str, int]:
         """(access token, expiry as Unix time)."""
-        token = service.get_token(self._ctx, self.name)
+        token = self._endpoints.get_token(self.name)
         return token["access_token"], token["expires_on"]
 
     def get_logs(self, tail: int = 100) -> str:
-        records, _ = service.logs(self._ctx, self.name, tail)
+        records, _ = self._endpoints.logs(self.name, tail)
         return "\n".join(json.dumps(r) for r in records)
 
     def update(self, *, enable_monitoring: bool | None = None, model: str | None = None,
                workers: int | None = None) -> None:
-        service.update(self._ctx, self.name, monitoring=enable_monitoring, model=model,
-                       workers=workers)
+        self._endpoints.update(self.name, monitoring=enable_monitoring, model=model,
+                               workers=workers)
 
     def run(self, input_data: str | dict[str, Any]) -> Any:
         """Score: ``input_data`` is the JSON request body (a string or a dict)."""
-        return consume.score(self._ctx, self.name, input_data)
+        return self._endpoints.score(self.name, input_data)
 
     def delete(self) -> None:
-        service.delete(self._ctx, self.name)
+        self._endpoints.delete(self.name)
 
     def __repr__(self) -> str:
         return f"Service(name={self.name!r})"
@@ -87,10 +93,13 @@ class Endpoints:
 
     def service(self, name: str) -> Service:
         service.get(self._ctx, name)
-        return Service(self._ctx, name)
+        return Service(self, name)
 
     def get(self, name: str) -> Endpoint:
         return service.get(self._ctx, name)
+
+    def wait_ready(self, name: str, timeout_s: float = 180.0) -> Endpoint:
+        return service.wait_ready(self._ctx, name, timeout_s)
 
     def list(self) -> builtins.list[Endpoint]:
         return service.list_endpoints(self._ctx)
@@ -138,3 +147,173 @@ class Endpoints:
 
     def benchmark(self, name: str, *, requests: int = 1000, concurrency: int = 8) -> dict[str, Any]:
         return consume.benchmark(self._ctx, name, requests=requests, concurrency=concurrency)
+
+
+class RemoteEndpoints:
+    """``ws.endpoints`` of a remote workspace. Deploying and starting answer at
+    once on the server; waiting for Healthy polls from here."""
+
+    def __init__(self, http: Http) -> None:
+        self._http = http
+
+    def _endpoint(self, data: dict[str, Any]) -> Endpoint:
+        return Endpoint.from_dict(data)
+
+    def deploy(self, model: str, name: str, *, auth: str = "key", workers: int = 1,
+               monitoring: bool = False, port: int | None = None, host: str = "127.0.0.1",
+               wait: bool = True) -> Endpoint:
+        body = {"model": model, "name": name, "auth": auth, "workers": workers,
+                "monitoring": monitoring, "port": port, "host": host, "wait": False}
+        endpoint = self._endpoint(self._http.post("/endpoints", body))
+        return self.wait_ready(name) if wait else endpoint
+
+    def service(self, name: str) -> Service:
+        self.get(name)
+        return Service(self, name)
+
+    def get(self, name: str) -> Endpoint:
+        return self._endpoint(self._http.get(f"/endpoints/{name}"))
+
+    def wait_ready(self, name: str, timeout_s: float = 180.0) -> Endpoint:
+        """Poll until Healthy or Failed (or ``timeout_s`` passes: then as it is)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            endpoint = self.get(name)
+            if endpoint.state in (EndpointState.HEALTHY, EndpointState.FAILED) or \
+                    time.monotonic() > deadline:
+                return endpoint
+            time.sleep(0.3)
+
+    def list(self) -> builtins.list[Endpoint]:
+        return [self._endpoint(e) for e in self._http.items("/endpoints")]
+
+    def get_keys(self, name: str) -> dict[str, str]:
+        keys: dict[str, str] = self._http.get(f"/endpoints/{name}/keys")
+        return keys
+
+    def regen_key(self, name: str, which: str) -> dict[str, str]:
+        keys: dict[str, str] = self._http.post(f"/endpoints/{name}/regen-key", {"key": which})
+        return keys
+
+    def get_token(self, name: str) -> dict[str, Any]:
+        token: dict[str, Any] = self._http.post(f"/endpoints/{name}/token")
+        return token
+
+    def update(self, name: str, *, monitoring: bool | None = None, model: str | None = None,
+               workers: int | None = None) -> Endpoint:
+        body = {k: v for k, v in (("monitoring", monitoring), ("model", model),
+                                  ("workers", workers)) if v is not None}
+        return self._endpoint(self._http.patch(f"/endpoints/{name}", body))
+
+    def start(self, name: str) -> Endpoint:
+        self._http.post(f"/endpoints/{name}/start", wait="false")
+        return self.wait_ready(name)
+
+    def start_all(self) -> builtins.list[Endpoint]:
+        raise unsupported("starting every endpoint at once",
+                          "start each one by name (`slipway endpoints start NAME`), or run "
+                          "`slipway endpoints start --all` on the server's machine")
+
+    def stop(self, name: str) -> Endpoint:
+        return self._endpoint(self._http.post(f"/endpoints/{name}/stop"))
+
+    def delete(self, name: str) -> None:
+        self._http.delete(f"/endpoints/{name}")
+
+    def logs(self, name: str, tail: int = 100) -> tuple[builtins.list[dict[str, Any]], int]:
+        answer = self._http.get(f"/endpoints/{name}/logs", tail=tail)
+        return answer["items"], int(answer["offset"])
+
+    def logs_since(self, name: str, offset: int) -> tuple[builtins.list[dict[str, Any]], int]:
+        answer = self._http.get(f"/endpoints/{name}/logs", since=offset)
+        return answer["items"], int(answer["offset"])
+
+    def metrics(self, name: str, minutes: int = 60) -> builtins.list[dict[str, Any]]:
+        return self._http.items(f"/endpoints/{name}/metrics", minutes=minutes)
+
+    # -- calling the endpoint itself ------------------------------------------------------
+
+    def _credential(self, endpoint: Endpoint) -> tuple[str, dict[str, Any] | None]:
+        """(the secret to send, the token answer when it is a token)."""
+        if endpoint.auth_mode == "key":
+            return self.get_keys(endpoint.name)["primary_key"], None
+        if endpoint.auth_mode == "token":
+            token = self.get_token(endpoint.name)
+            return str(token["access_token"]), token
+        return "", None
+
+    def _headers(self, endpoint: Endpoint) -> dict[str, str]:
+        secret, _ = self._credential(endpoint)
+        auth = {"Authorization": f"Bearer {secret}"} if secret else {}
+        return {"Content-Type": "application/json", **auth}
+
+    def _example(self, endpoint: Endpoint) -> dict[str, Any]:
+        model = self._http.get(f"/models/{endpoint.model_name}/versions/"
+                               f"{endpoint.model_version}")
+        return {"data": (model.get("signature") or {}).get("example", [])}
+
+    def score(self, name: str, payload: Any) -> Any:
+        """POST a payload to the endpoint with its credentials; the JSON answer."""
+        import httpx
+
+        endpoint = self.get(name)
+        body = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
+        try:
+            response = httpx.post(endpoint.scoring_uri, content=body, timeout=60,
+                                  headers=self._headers(endpoint))
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"endpoint '{name}' did not answer at {endpoint.scoring_uri}: "
+                              f"{exc}", hint=f"state is {endpoint.state}; "
+                                             f"`slipway endpoints start {name}`") from exc
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {"error": {"code": "bad_response", "message": response.text[:200]}}
+        if response.status_code >= 400:
+            error = answer.get("error", {}) if isinstance(answer, dict) else {}
+            raise SlipwayError(error.get("message", f"HTTP {response.status_code}"),
+                               code=error.get("code", "scoring_failed"), hint=error.get("hint"))
+        return answer
+
+    def consume_files(self, name: str, to: str | Path) -> builtins.list[Path]:
+        """Write endpoint.py, data.json and benchmark.sh that call the endpoint."""
+        endpoint = self.get(name)
+        secret, token = self._credential(endpoint)
+        if token is not None:
+            credential = (f'key = "{secret}"  # a token valid until {token["expires_at"]}; '
+                          f"renew with `slipway endpoints token {name}`")
+        elif secret:
+            credential = f'key = "{secret}"  # primary key: keep this file private'
+        else:
+            credential = 'key = ""  # this endpoint needs no credentials'
+        target = Path(to)
+        target.mkdir(parents=True, exist_ok=True)
+        # The same templates a local workspace writes, so the files never differ.
+        files = {
+            "endpoint.py": consume._ENDPOINT_PY.format(
+                name=name, scoring_uri=endpoint.scoring_uri, credential_line=credential),
+            "data.json": json.dumps(self._example(endpoint), indent=2) + "\n",
+            "benchmark.sh": consume._BENCHMARK_SH.format(
+                name=name, scoring_uri=endpoint.scoring_uri,
+                auth_line=f'   -H "Authorization: Bearer {secret}" \\\n' if secret else ""),
+        }
+        written = []
+        for filename, text in files.items():
+            path = target / filename
+            path.write_text(text)
+            path.chmod(0o700 if filename == "benchmark.sh" else 0o600)
+            written.append(path)
+        return written
+
+    def benchmark(self, name: str, *, requests: int = 1000, concurrency: int = 8) -> dict[str, Any]:
+        """Load-test the endpoint from here with its example request."""
+        import asyncio
+
+        if not 1 <= concurrency <= 256 or not 1 <= requests <= 1_000_000 or \
+                concurrency > requests:
+            raise InvalidInput("need 1 <= -c <= 256, 1 <= -n <= 1,000,000 and -c <= -n")
+        endpoint = self.get(name)
+        body = json.dumps(self._example(endpoint)).encode()
+        result: dict[str, Any] = asyncio.run(consume._load(
+            endpoint.scoring_uri, body, self._headers(endpoint), requests, concurrency))
+        return result

@@ -1,4 +1,5 @@
-"""``ws.experiments`` and ``AutoMLConfig``."""
+"""``ws.experiments`` (local ``Experiments``, remote ``RemoteExperiments``) and
+``AutoMLConfig``."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import builtins
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from slipway.client.runs import RunHandle
+from slipway.client.runs import RemoteRuns, RunHandle, Runs
 from slipway.core.entities import Experiment
 from slipway.services import automl as automl_service
 from slipway.services import runs as run_service
 
 if TYPE_CHECKING:
     from slipway.automl import AutoMLSettings
+    from slipway.client.http import Http
     from slipway.services.workspace import WorkspaceContext
 
 
@@ -64,8 +66,9 @@ class AutoMLConfig:
 
 
 class Experiments:
-    def __init__(self, ctx: WorkspaceContext) -> None:
+    def __init__(self, ctx: WorkspaceContext, runs: Runs | None = None) -> None:
         self._ctx = ctx
+        self._runs = runs or Runs(ctx)
 
     def submit(self, experiment: str, config: AutoMLConfig) -> RunHandle:
         """Queue an AutoML run; it executes in a worker process while you go on."""
@@ -77,7 +80,37 @@ class Experiments:
                         dataset_version: int | None = None) -> RunHandle:
         run = automl_service.submit(self._ctx, experiment, dataset, settings,
                                     dataset_version=dataset_version)
-        return RunHandle(self._ctx, run.id)
+        return RunHandle(self._runs, run.id)
 
     def list(self) -> builtins.list[Experiment]:
         return run_service.list_experiments(self._ctx)
+
+
+class RemoteExperiments:
+    """``ws.experiments`` of a remote workspace: runs are queued on the server."""
+
+    def __init__(self, http: Http, runs: RemoteRuns) -> None:
+        self._http = http
+        self._runs = runs
+
+    def submit(self, experiment: str, config: AutoMLConfig) -> RunHandle:
+        """Queue an AutoML run on the server; it executes in the server's workers."""
+        name, version = config.dataset_ref()
+        return self.submit_settings(experiment, name, config.to_settings(),
+                                    dataset_version=version)
+
+    def submit_settings(self, experiment: str, dataset: str, settings: AutoMLSettings, *,
+                        dataset_version: int | None = None) -> RunHandle:
+        from dataclasses import asdict
+
+        body = asdict(settings)
+        body["exclude_columns"] = list(body["exclude_columns"])
+        for key in ("allowed_learners", "blocked_learners"):
+            if body[key] is not None:
+                body[key] = list(body[key])
+        run = self._http.post("/runs", {"experiment": experiment, "dataset": dataset,
+                                        "dataset_version": dataset_version, "automl": body})
+        return RunHandle(self._runs, run["run_id"])
+
+    def list(self) -> builtins.list[Experiment]:
+        return [Experiment.from_dict(e) for e in self._http.items("/experiments")]

@@ -27,6 +27,11 @@ class DatasetVersion:
     archived: bool = False
     latest_version: int | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetVersion:
+        """The inverse of ``to_dict`` (the REST API's shape)."""
+        return dataset_version_from_dict(data)
+
     def to_dict(self, *, with_profile: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
@@ -60,6 +65,11 @@ class DatasetSummary:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetSummary:
+        """The inverse of ``to_dict`` (the REST API's shape)."""
+        return dataset_summary_from_dict(data)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -88,6 +98,11 @@ class Experiment:
     name: str
     created_at: datetime
     num_runs: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Experiment:
+        """The inverse of ``to_dict`` (the REST API's shape)."""
+        return experiment_from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "created_at": self.created_at.isoformat(),
@@ -130,6 +145,11 @@ class Run:
     @property
     def is_terminal(self) -> bool:
         return self.status in RunStatus.TERMINAL
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        """The inverse of ``to_dict`` (the REST API's shape)."""
+        return run_from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +196,11 @@ class ModelVersion:
     @property
     def ref(self) -> str:
         return f"{self.name}:{self.version}"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
+        """The inverse of ``to_dict`` (the REST API's shape)."""
+        return model_version_from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -230,6 +255,11 @@ class Endpoint:
     def model(self) -> str:
         return f"{self.model_name}:{self.model_version}"
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Endpoint:
+        """The inverse of ``to_dict`` (the REST API's shape)."""
+        return endpoint_from_dict(data)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "state": self.state, "scoring_uri": self.scoring_uri,
@@ -238,3 +268,87 @@ class Endpoint:
             "workers": self.workers, "port": self.port, "pid": self.pid, "error": self.error,
             "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
         }
+
+
+# -- from_dict: the inverse of to_dict, for the SDK's HTTP client ----------------------------
+# Fields that to_dict leaves out (storage keys, worker tags) come back empty: a
+# remote client never reads the server's files directly.
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _at(value: Any) -> datetime:
+    found = _when(value)
+    if found is None:
+        raise ValueError(f"expected an ISO timestamp, got {value!r}")
+    return found
+
+
+def dataset_version_from_dict(data: dict[str, Any]) -> DatasetVersion:
+    return DatasetVersion(
+        name=data["name"], version=int(data["version"]), description=data.get("description", ""),
+        source=data.get("source", ""), source_format=data.get("source_format", ""),
+        sha256=data.get("sha256", ""), artifact="", size_bytes=int(data.get("size_bytes", 0)),
+        num_rows=int(data.get("num_rows", 0)), num_columns=int(data.get("num_columns", 0)),
+        columns=list(data.get("columns", [])), profile=dict(data.get("profile") or {}),
+        created_at=_at(data["created_at"]), archived=bool(data.get("archived", False)),
+        latest_version=data.get("latest_version"))
+
+
+def dataset_summary_from_dict(data: dict[str, Any]) -> DatasetSummary:
+    return DatasetSummary(
+        name=data["name"], description=data.get("description", ""),
+        latest_version=int(data["latest_version"]), num_rows=int(data.get("num_rows", 0)),
+        num_columns=int(data.get("num_columns", 0)), archived=bool(data.get("archived", False)),
+        created_at=_at(data["created_at"]), updated_at=_at(data["updated_at"]))
+
+
+def experiment_from_dict(data: dict[str, Any]) -> Experiment:
+    return Experiment(name=data["name"], created_at=_at(data["created_at"]),
+                      num_runs=int(data.get("num_runs", 0)))
+
+
+def run_from_dict(data: dict[str, Any]) -> Run:
+    # ``model_artifact`` only says whether there is a model ("" when there is).
+    return Run(
+        id=data["run_id"], experiment=data.get("experiment", ""),
+        parent_id=data.get("parent_run_id"), kind=data.get("kind", ""),
+        status=data["status"],
+        display_name=data.get("display_name", data.get("algorithm")) or "",
+        settings=dict(data.get("settings") or {}), params=dict(data.get("params") or {}),
+        metrics=dict(data.get("metrics") or {}), properties=dict(data.get("properties") or {}),
+        score=data.get("score"), error=data.get("error"),
+        model_artifact="" if data.get("has_model") else None, model_sha256=None,
+        charts_artifact=None, cancel_requested=False, worker=None,
+        created_at=_at(data["created_at"]), started_at=_when(data.get("started_at")),
+        ended_at=_when(data.get("ended_at")), attempts=int(data.get("attempts", 0)),
+        max_retries=int(data.get("max_retries", 0)))
+
+
+def model_version_from_dict(data: dict[str, Any]) -> ModelVersion:
+    lineage = data.get("lineage") or {}
+    return ModelVersion(
+        name=data["name"], version=int(data["version"]), description=data.get("description", ""),
+        tags=dict(data.get("tags") or {}), task=data.get("task", ""),
+        algorithm=data.get("algorithm", ""), run_id=lineage.get("run_id"),
+        parent_run_id=lineage.get("parent_run_id"), dataset=lineage.get("dataset"),
+        dataset_version=lineage.get("dataset_version"), artifact="",
+        sha256=data.get("sha256", ""), signature=dict(data.get("signature") or {}),
+        metrics=dict(data.get("metrics") or {}), created_at=_at(data["created_at"]))
+
+
+def endpoint_from_dict(data: dict[str, Any]) -> Endpoint:
+    from urllib.parse import urlsplit
+
+    model_name, _, model_version = str(data["model"]).rpartition(":")
+    where = urlsplit(data.get("scoring_uri", ""))
+    return Endpoint(
+        name=data["name"], model_name=model_name, model_version=int(model_version),
+        state=data["state"], desired_running=data["state"] != EndpointState.STOPPED,
+        auth_mode=data.get("auth_mode", "key"), host=where.hostname or "127.0.0.1",
+        port=int(data.get("port") or where.port or 0), workers=int(data.get("workers", 1)),
+        monitoring=bool(data.get("monitoring", False)), pid=data.get("pid"),
+        error=data.get("error"), created_at=_at(data["created_at"]),
+        updated_at=_at(data["updated_at"]))
+

@@ -71,7 +71,80 @@ class FastPredictor:
         return self._values(self._featurize(batch))
 
 
+class EnsemblePredictor(FastPredictor):
+    """The AutoML ensembles (a Pipeline around a VotingEnsemble or
+    StackEnsemble of featurizer+learner pipelines) from their compiled members:
+    a weighted blend, or the fitted meta-learner over the members' outputs."""
+
+    def __init__(self, members: list[FastPredictor], combine: Callable[[list[np.ndarray]], np.ndarray],
+                 is_classifier: bool) -> None:
+        self._members = members
+        self._combine = combine
+        self._classifier = is_classifier
+
+    @property
+    def learner(self) -> Callable[[np.ndarray], np.ndarray]:
+        raise NotCompilable("an ensemble has no single learner")
+
+    def features(self, batch: Batch) -> np.ndarray:
+        raise NotCompilable("an ensemble has no single feature matrix")
+
+    def _outputs(self, batch: Batch) -> list[np.ndarray]:
+        return [m.proba(batch) if self._classifier else m.values(batch) for m in self._members]
+
+    def proba(self, batch: Batch) -> np.ndarray:
+        return self._combine(self._outputs(batch))
+
+    def values(self, batch: Batch) -> np.ndarray:
+        return self._combine(self._outputs(batch))
+
+
+def _compile_ensemble(ensemble: Any, schema: InputSchema, is_classifier: bool) -> Compiled:
+    kind = type(ensemble).__name__
+    members: list[FastPredictor] = []
+    parts: list[str] = []
+    classes = list(getattr(ensemble, "classes_", []))
+    for member in ensemble.estimators_:
+        if is_classifier and list(getattr(member, "classes_", [])) != classes:
+            return Compiled(None, f"a {kind} member orders its classes differently")
+        compiled = compile_pipeline(member, schema, is_classifier)
+        if compiled.predictor is None:
+            return Compiled(None, f"{kind} member not compiled: {compiled.reason}")
+        members.append(compiled.predictor)
+        parts.append("+".join(compiled.components[-1:]))
+    if kind == "VotingEnsemble":
+        weights = np.asarray(ensemble.weights_, dtype=float)
+
+        def combine(outs: list[np.ndarray]) -> np.ndarray:
+            return np.asarray(sum(w * out for w, out in zip(weights, outs, strict=True)))
+    else:
+        from slipway.automl.ensemble import meta_features
+
+        final = ensemble.final_estimator_
+        if is_classifier and list(final.classes_) != classes:
+            return Compiled(None, "the StackEnsemble meta-learner orders its classes differently")
+
+        def combine(outs: list[np.ndarray]) -> np.ndarray:
+            meta = meta_features(outs, is_classifier)
+            if is_classifier:
+                return np.asarray(final.predict_proba(meta), dtype=float)
+            return np.asarray(final.predict(meta), dtype=float)
+    return Compiled(EnsemblePredictor(members, combine, is_classifier), "compiled",
+                    [f"{kind}({', '.join(parts)})"])
+
+
+def _ensemble_in(pipeline: Any) -> Any:
+    steps = getattr(pipeline, "steps", None)
+    if steps and len(steps) == 1 and type(steps[0][1]).__name__ in ("VotingEnsemble",
+                                                                    "StackEnsemble"):
+        return steps[0][1]
+    return None
+
+
 def compile_pipeline(pipeline: Any, schema: InputSchema, is_classifier: bool) -> Compiled:
+    ensemble = _ensemble_in(pipeline)
+    if ensemble is not None:
+        return _compile_ensemble(ensemble, schema, is_classifier)
     try:
         featurize, width, sparse, parts = _compile_featurizer(pipeline, schema)
         final, final_name = _compile_learner(pipeline.steps[-1][1], width, sparse, is_classifier)

@@ -180,8 +180,12 @@ class LoadedModel:
         self._enable_row_path(compiled.predictor)
 
     def _enable_row_path(self, fast: FastPredictor) -> None:
+        from slipway.serving.fastpath import EnsemblePredictor
         from slipway.serving.rowpath import compile_rows
         from slipway.serving.validation import validate_records
+
+        if isinstance(fast, EnsemblePredictor):
+            return  # members featurize column-wise; there is no single row featurizer
 
         try:
             rows = compile_rows(self.pipeline, self.schema)
