@@ -145,17 +145,20 @@ def main() -> None:
     print(f"bank-marketing: train {len(train):,} rows, test {len(test):,} rows; "
           f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
     results: dict[str, dict[str, Any]] = {}
+    systems = args.systems.split(",")
     for budget in (float(b) for b in args.budgets.split(",")):
-        for system in args.systems.split(","):
-            runs = []
-            for repeat in range(args.repeats):
+        runs: dict[str, list[dict[str, Any]]] = {system: [] for system in systems}
+        # Interleaved, so the machine's bursts of load fall on every system alike.
+        for repeat in range(args.repeats):
+            for system in systems:
                 outcome = SYSTEMS[system](train, test, budget, repeat)
-                runs.append(outcome)
+                runs[system].append(outcome)
                 print(f"  {system:17} budget {budget:>4.0f}s run {repeat + 1}: "
                       f"AUC {outcome['auc']:.4f} acc {outcome['accuracy']:.4f} "
                       f"wall {outcome['wall_s']:.1f}s 2-row {outcome['latency_ms']:.2f}ms "
                       f"({outcome['model']})", flush=True)
-            results[f"{system}@{budget:.0f}"] = summarize(runs)
+        for system in systems:
+            results[f"{system}@{budget:.0f}"] = summarize(runs[system])
     print(f"\n{'system':17} {'budget':>6} {'AUC_weighted':>13} {'spread':>7} {'accuracy':>9} "
           f"{'wall s':>7} {'2-row ms':>9}")
     for key, row in results.items():
