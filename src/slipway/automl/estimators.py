@@ -55,7 +55,7 @@ class XGBoostClassifier(XGBClassifier):
             return np.arange(self.n_classes_)
         return np.asarray(encoder.classes_)
 
-    def predict(self, X: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override]
+    def predict(self, X: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override,unused-ignore]
         codes = np.asarray(super().predict(X, **kwargs)).astype(int)
         return np.asarray(self.label_encoder_.inverse_transform(codes))
 
