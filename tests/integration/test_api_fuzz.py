@@ -57,7 +57,7 @@ def test_no_operation_answers_500(ws: Any, ws_path: Path, tmp_path: Path, bank_c
              "--max-examples", MAX_EXAMPLES, "--seed", "0", "--workers", "1",
              "--phases", "examples,coverage,fuzzing", "--request-timeout", "30",
              "-H", f"Authorization: Bearer {token}", "--no-color"],
-            capture_output=True, text=True, timeout=900,
+            capture_output=True, text=True, timeout=900, cwd=tmp_path,
             env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     finally:

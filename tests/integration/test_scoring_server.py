@@ -44,7 +44,7 @@ def _model_dir(root: Path) -> Path:
     from slipway.core.model_dir import infer_signature, save_model_dir
 
     if not BANK_CSV.is_file():
-        pytest.skip(f"bank marketing sample not found at {BANK_CSV}")
+        pytest.fail(f"real data missing: bank marketing sample not found at {BANK_CSV}")
     frame = pd.read_csv(BANK_CSV).sample(4000, random_state=0)
     X, y = frame.drop(columns=["y"]), frame["y"]
     categorical = [c for c in X.columns if X[c].dtype.kind not in "if"]

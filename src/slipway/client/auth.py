@@ -12,6 +12,7 @@ access token expires.
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import sys
@@ -33,11 +34,12 @@ def _login_hint(url: str) -> str:
             "SLIPWAY_CLIENT_SECRET (slipway sp create NAME --sdk-auth)")
 
 
-class Authentication:
+class Authentication(abc.ABC):
     """Gives the HTTP layer an access token; ``renew`` after the server said 401."""
 
+    @abc.abstractmethod
     def access_token(self, http: Http) -> str:
-        raise NotImplementedError
+        """A valid access token for the server ``http`` talks to."""
 
     def renew(self, http: Http) -> bool:
         """Get a fresh token; False when there is no way to."""

@@ -197,7 +197,7 @@ def test_unknown_column_type_is_invalid_input() -> None:
 @pytest.fixture(scope="module")
 def bank() -> pd.DataFrame:
     if not BANK.exists():
-        pytest.skip(f"{BANK} is not available")
+        pytest.fail(f"real data missing: {BANK}")
     return pd.read_csv(BANK)
 
 

@@ -28,7 +28,7 @@ SECONDARY_KEY = "secondary-key-fedcba9876543210"
 
 def bank_frame() -> pd.DataFrame:
     if not BANK_CSV.is_file():
-        pytest.skip(f"bank marketing sample not found at {BANK_CSV}")
+        pytest.fail(f"real data missing: bank marketing sample not found at {BANK_CSV}")
     return pd.read_csv(BANK_CSV)
 
 
