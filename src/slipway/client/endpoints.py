@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from slipway.client.http import unsupported
 from slipway.core.entities import Endpoint, EndpointState
-from slipway.core.errors import InvalidInput, SlipwayError, Unavailable
 from slipway.services import consume
 from slipway.services import endpoints as service
 
@@ -254,66 +253,22 @@ class RemoteEndpoints:
 
     def score(self, name: str, payload: Any) -> Any:
         """POST a payload to the endpoint with its credentials; the JSON answer."""
-        import httpx
-
         endpoint = self.get(name)
-        body = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
-        try:
-            response = httpx.post(endpoint.scoring_uri, content=body, timeout=60,
-                                  headers=self._headers(endpoint))
-        except httpx.HTTPError as exc:
-            raise Unavailable(f"endpoint '{name}' did not answer at {endpoint.scoring_uri}: "
-                              f"{exc}", hint=f"state is {endpoint.state}; "
-                                             f"`slipway endpoints start {name}`") from exc
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {"error": {"code": "bad_response", "message": response.text[:200]}}
-        if response.status_code >= 400:
-            error = answer.get("error", {}) if isinstance(answer, dict) else {}
-            raise SlipwayError(error.get("message", f"HTTP {response.status_code}"),
-                               code=error.get("code", "scoring_failed"), hint=error.get("hint"))
-        return answer
+        return consume.post_score(endpoint, payload, self._headers(endpoint))
 
     def consume_files(self, name: str, to: str | Path) -> builtins.list[Path]:
-        """Write endpoint.py, data.json and benchmark.sh that call the endpoint."""
+        """Write endpoint.py, data.json and benchmark.sh that call the endpoint
+        (the same files a local workspace writes)."""
         endpoint = self.get(name)
         secret, token = self._credential(endpoint)
-        if token is not None:
-            credential = (f'key = "{secret}"  # a token valid until {token["expires_at"]}; '
-                          f"renew with `slipway endpoints token {name}`")
-        elif secret:
-            credential = f'key = "{secret}"  # primary key: keep this file private'
-        else:
-            credential = 'key = ""  # this endpoint needs no credentials'
-        target = Path(to)
-        target.mkdir(parents=True, exist_ok=True)
-        # The same templates a local workspace writes, so the files never differ.
-        files = {
-            "endpoint.py": consume._ENDPOINT_PY.format(
-                name=name, scoring_uri=endpoint.scoring_uri, credential_line=credential),
-            "data.json": json.dumps(self._example(endpoint), indent=2) + "\n",
-            "benchmark.sh": consume._BENCHMARK_SH.format(
-                name=name, scoring_uri=endpoint.scoring_uri,
-                auth_line=f'   -H "Authorization: Bearer {secret}" \\\n' if secret else ""),
-        }
-        written = []
-        for filename, text in files.items():
-            path = target / filename
-            path.write_text(text)
-            path.chmod(0o700 if filename == "benchmark.sh" else 0o600)
-            written.append(path)
-        return written
+        return consume.write_client_files(
+            Path(to), name=name, scoring_uri=endpoint.scoring_uri, secret=secret,
+            expires_at=token["expires_at"] if token is not None else None,
+            payload=self._example(endpoint))
 
     def benchmark(self, name: str, *, requests: int = 1000, concurrency: int = 8) -> dict[str, Any]:
         """Load-test the endpoint from here with its example request."""
-        import asyncio
-
-        if not 1 <= concurrency <= 256 or not 1 <= requests <= 1_000_000 or \
-                concurrency > requests:
-            raise InvalidInput("need 1 <= -c <= 256, 1 <= -n <= 1,000,000 and -c <= -n")
         endpoint = self.get(name)
         body = json.dumps(self._example(endpoint)).encode()
-        result: dict[str, Any] = asyncio.run(consume._load(
-            endpoint.scoring_uri, body, self._headers(endpoint), requests, concurrency))
-        return result
+        return consume.load_test(endpoint.scoring_uri, body, self._headers(endpoint), requests,
+                                 concurrency)

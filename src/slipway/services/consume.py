@@ -63,23 +63,34 @@ def example_payload(ctx: WorkspaceContext, endpoint: Endpoint) -> dict[str, Any]
 def consume_files(ctx: WorkspaceContext, name: str, target: Path) -> list[Path]:
     """Write endpoint.py, data.json and benchmark.sh that work unchanged."""
     endpoint = endpoint_service.get(ctx, name)
+    secret, expires_at = "", None
     if endpoint.auth_mode == "key":
         secret = endpoint_service.get_keys(ctx, name)["primary_key"]
-        credential = f'key = "{secret}"  # primary key: keep this file private'
     elif endpoint.auth_mode == "token":
         token = endpoint_service.get_token(ctx, name)
-        secret = token["access_token"]
-        credential = (f'key = "{secret}"  # a token valid until {token["expires_at"]}; '
+        secret, expires_at = token["access_token"], token["expires_at"]
+    return write_client_files(target, name=name, scoring_uri=endpoint.scoring_uri, secret=secret,
+                              expires_at=expires_at, payload=example_payload(ctx, endpoint))
+
+
+def write_client_files(target: Path, *, name: str, scoring_uri: str, secret: str,
+                       expires_at: str | None, payload: dict[str, Any]) -> list[Path]:
+    """The client files for an endpoint, whether the workspace is local or remote.
+    ``expires_at`` is set when ``secret`` is a token rather than a key."""
+    if expires_at is not None:
+        credential = (f'key = "{secret}"  # a token valid until {expires_at}; '
                       f"renew with `slipway endpoints token {name}`")
+    elif secret:
+        credential = f'key = "{secret}"  # primary key: keep this file private'
     else:
-        secret, credential = "", 'key = ""  # this endpoint needs no credentials'
+        credential = 'key = ""  # this endpoint needs no credentials'
     target.mkdir(parents=True, exist_ok=True)
     files = {
-        "endpoint.py": _ENDPOINT_PY.format(name=name, scoring_uri=endpoint.scoring_uri,
+        "endpoint.py": _ENDPOINT_PY.format(name=name, scoring_uri=scoring_uri,
                                            credential_line=credential),
-        "data.json": json.dumps(example_payload(ctx, endpoint), indent=2) + "\n",
+        "data.json": json.dumps(payload, indent=2) + "\n",
         "benchmark.sh": _BENCHMARK_SH.format(
-            name=name, scoring_uri=endpoint.scoring_uri,
+            name=name, scoring_uri=scoring_uri,
             auth_line=f'   -H "Authorization: Bearer {secret}" \\\n' if secret else ""),
     }
     written = []
@@ -93,14 +104,19 @@ def consume_files(ctx: WorkspaceContext, name: str, target: Path) -> list[Path]:
 
 def score(ctx: WorkspaceContext, name: str, payload: Any) -> Any:
     """POST a payload to the endpoint with its credentials; returns the JSON answer."""
+    endpoint = endpoint_service.get(ctx, name)
+    return post_score(endpoint, payload, endpoint_service.auth_header(ctx, endpoint))
+
+
+def post_score(endpoint: Endpoint, payload: Any, headers: dict[str, str]) -> Any:
+    """One scoring request; the endpoint's error envelope becomes a SlipwayError."""
     import httpx
 
-    endpoint = endpoint_service.get(ctx, name)
+    name = endpoint.name
     body = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
     try:
         response = httpx.post(endpoint.scoring_uri, content=body, timeout=60,
-                              headers={"Content-Type": "application/json",
-                                       **endpoint_service.auth_header(ctx, endpoint)})
+                              headers={"Content-Type": "application/json", **headers})
     except httpx.HTTPError as exc:
         raise Unavailable(f"endpoint '{name}' did not answer at {endpoint.scoring_uri}: {exc}",
                           hint=f"state is {endpoint.state}; `slipway endpoints start {name}`") from exc
@@ -119,12 +135,17 @@ def benchmark(ctx: WorkspaceContext, name: str, *, requests: int = 1000, concurr
               payload: Any | None = None) -> dict[str, Any]:
     """Send ``requests`` scoring requests, ``concurrency`` at a time, over
     keep-alive connections; report what Apache Bench reports."""
-    if not 1 <= concurrency <= 256 or not 1 <= requests <= 1_000_000 or concurrency > requests:
-        raise InvalidInput("need 1 <= -c <= 256, 1 <= -n <= 1,000,000 and -c <= -n")
     endpoint = endpoint_service.get(ctx, name)
     body = json.dumps(payload if payload is not None else example_payload(ctx, endpoint)).encode()
     headers = {"Content-Type": "application/json", **endpoint_service.auth_header(ctx, endpoint)}
-    return asyncio.run(_load(endpoint.scoring_uri, body, headers, requests, concurrency))
+    return load_test(endpoint.scoring_uri, body, headers, requests, concurrency)
+
+
+def load_test(uri: str, body: bytes, headers: dict[str, str], requests: int,
+              concurrency: int) -> dict[str, Any]:
+    if not 1 <= concurrency <= 256 or not 1 <= requests <= 1_000_000 or concurrency > requests:
+        raise InvalidInput("need 1 <= -c <= 256, 1 <= -n <= 1,000,000 and -c <= -n")
+    return asyncio.run(_load(uri, body, headers, requests, concurrency))
 
 
 async def _load(uri: str, body: bytes, headers: dict[str, str], total: int,
