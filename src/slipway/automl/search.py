@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -463,23 +464,21 @@ def _keep_top_fold_models(ctx: SearchContext) -> None:
         del ctx.fold_models[trial_id]
 
 
+def _cancel_trial(ctx: SearchContext, proposer: Proposer, running: dict[Future[Any], _Running],
+                  fut: Future[Any], now: float, error: str) -> None:
+    """Stop waiting for one trial and record it as Canceled."""
+    run = running.pop(fut)
+    fut.cancel()
+    _record(ctx, proposer, run, TrialOutcome(run.spec.trial_id, "Canceled",
+                                             duration_s=now - run.started, error=error))
+
+
 def _cancel_overruns(ctx: SearchContext, proposer: Proposer, running: dict[Future[Any], _Running]) -> None:
     now = time.monotonic()
     for fut, run in list(running.items()):
         if now - run.started > run.spec.limit_s + OVERRUN_GRACE_S:
-            fut.cancel()
-            running.pop(fut)
-            _record(
-                ctx,
-                proposer,
-                run,
-                TrialOutcome(
-                    run.spec.trial_id,
-                    "Canceled",
-                    duration_s=now - run.started,
-                    error=f"TrialTimeout: no result within the {run.spec.limit_s:.0f} s trial limit",
-                ),
-            )
+            _cancel_trial(ctx, proposer, running, fut, now,
+                          f"TrialTimeout: no result within the {run.spec.limit_s:.0f} s trial limit")
 
 
 def _cancel_all(
@@ -487,25 +486,14 @@ def _cancel_all(
 ) -> None:
     touch(ctx.stop_path)
     now = time.monotonic()
-    for fut, run in list(running.items()):
-        fut.cancel()
-        running.pop(fut)
-        _record(
-            ctx,
-            proposer,
-            run,
-            TrialOutcome(
-                run.spec.trial_id,
-                "Canceled",
-                duration_s=now - run.started,
-                error="run canceled" if reason == "canceled" else "run time budget reached",
-            ),
-        )
+    error = "run canceled" if reason == "canceled" else "run time budget reached"
+    for fut in list(running):
+        _cancel_trial(ctx, proposer, running, fut, now, error)
 
 
 def touch(path: str) -> None:
-    with contextlib.suppress(OSError), open(path, "a"):
-        pass
+    with contextlib.suppress(OSError):
+        Path(path).touch()
 
 
 def _algorithm(plan: ColumnPlan, learner: str) -> str:

@@ -36,9 +36,9 @@ def _write_private(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     try:
-        os.link(tmp, path)  # fails if another process created it first: keep theirs
-    except FileExistsError:
-        pass
+        # Fails if another process created it first: keep theirs.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
