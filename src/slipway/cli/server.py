@@ -51,8 +51,9 @@ def server(
     if upload_mb is not None:
         settings = dataclasses.replace(settings, max_upload_bytes=upload_mb * 1024 * 1024)
     if not settings.server_url:
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        settings = dataclasses.replace(settings, server_url=f"http://{shown}:{port}")
+        from slipway.core.net import http_url
+
+        settings = dataclasses.replace(settings, server_url=http_url(host, port))
     settings = dataclasses.replace(settings, queue_only=True)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

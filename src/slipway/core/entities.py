@@ -241,7 +241,10 @@ class Endpoint:
 
     @property
     def base_uri(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where clients reach it: a wildcard bind advertises this machine's name."""
+        from slipway.core.net import http_url
+
+        return http_url(self.host, self.port)
 
     @property
     def scoring_uri(self) -> str:

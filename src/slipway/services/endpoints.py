@@ -117,14 +117,18 @@ def _write_config(ctx: WorkspaceContext, endpoint: Endpoint, primary: str, secon
     write_endpoint_config(config_dir, EndpointConfig(
         name=endpoint.name, auth=endpoint.auth_mode, monitoring=endpoint.monitoring))
     write_keys(config_dir, primary=primary, secondary=secondary)
-    write_token_public_key(config_dir, ctx.secrets.public_key_pem())
+    write_token_public_key(config_dir, ctx.secrets.verification_pems())
 
 
 def _start_process(ctx: WorkspaceContext, endpoint: Endpoint) -> None:
     model = model_service.get_model(ctx, endpoint.model)
     model_dir = model_service.model_path(ctx, model.ref)
+    from slipway.serving.config import write_token_public_key
+
     config_dir, log_dir = endpoint_dirs(ctx, endpoint.name)
     (log_dir / READY_FILE).unlink(missing_ok=True)
+    # The keys may have rotated while it was stopped, or while no server was up.
+    write_token_public_key(config_dir, ctx.secrets.verification_pems())
     command = [sys.executable, "-m", "slipway.serving", "--model-dir", str(model_dir),
                "--config-dir", str(config_dir), "--log-dir", str(log_dir),
                "--host", endpoint.host, "--port", str(endpoint.port),

@@ -374,8 +374,8 @@ def jwks(ctx: WorkspaceContext) -> dict[str, list[dict[str, str]]]:
 
 def rotate_signing_key(ctx: WorkspaceContext) -> str:
     """Make a new signing key (returns its kid). Tokens signed with the old key
-    keep verifying until they expire; endpoints that verify tokens offline get
-    the new public key (their older endpoint tokens then need renewing)."""
+    keep verifying until they expire, at the API and at endpoints that verify
+    tokens offline: those get the new public key first, then the retired ones."""
     kid = ctx.secrets.rotate_signing_key(
         verify_previous_for=MAX_TOKEN_TTL + timedelta(seconds=LEEWAY_S))
     _publish_to_endpoints(ctx)
@@ -386,7 +386,7 @@ def _publish_to_endpoints(ctx: WorkspaceContext) -> None:
     from slipway.services.endpoints import endpoint_dirs
     from slipway.serving.config import write_token_public_key
 
-    pem = ctx.secrets.public_key_pem()
+    pem = ctx.secrets.verification_pems()
     for endpoint in ctx.endpoints.list():
         config_dir, _ = endpoint_dirs(ctx, endpoint.name)
         if config_dir.is_dir():

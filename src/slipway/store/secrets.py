@@ -135,6 +135,14 @@ class WorkspaceSecrets:
     def key_id(self) -> str:
         return _kid(self.public_key_pem())
 
+    def verification_pems(self) -> bytes:
+        """What an endpoint verifies tokens with: the current public key first, then
+        each retired key still within its ``verify_until``, as concatenated PEMs."""
+        current = self.public_key_pem()
+        retired = [e["public_pem"].encode() for e in self._unexpired(self._previous(),
+                                                                     datetime.now(UTC))]
+        return b"".join([current, *(pem for pem in retired if pem != current)])
+
     def sign(self, claims: dict[str, Any]) -> str:
         import jwt
 

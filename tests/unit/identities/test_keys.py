@@ -85,25 +85,36 @@ def test_a_retired_key_past_its_time_no_longer_verifies(ctx: WorkspaceContext) -
     assert len(json.loads(path.read_text())["keys"]) == 1
 
 
-def test_endpoint_token_signing_still_works_and_follows_rotation(ctx: WorkspaceContext) -> None:
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    from slipway.services.endpoints import endpoint_dirs
+def test_endpoint_tokens_from_before_a_rotation_verify_at_the_endpoint_until_they_expire(
+        ctx: WorkspaceContext) -> None:
+    from slipway.services import endpoints
+    from slipway.serving.auth import Authenticator, AuthError
+    from slipway.serving.config import EndpointConfig
 
     ctx.endpoints.create("bank", model_name="m", model_version=1, state="Stopped",
                          desired_running=False, auth_mode="token", host="127.0.0.1", port=1,
                          workers=1, monitoring=False)
-    config_dir, _ = endpoint_dirs(ctx, "bank")
+    config_dir, _ = endpoints.endpoint_dirs(ctx, "bank")
     config_dir.mkdir(parents=True)
-    endpoint_token = ctx.secrets.sign({"aud": "bank", "exp": 2**33})
-    before: Any = load_pem_public_key(ctx.secrets.public_key_pem())
-    assert jwt.decode(endpoint_token, before,
-                      algorithms=["EdDSA"], audience="bank")["aud"] == "bank"
+    config = EndpointConfig(name="bank", auth="token")
+    before = endpoints.get_token(ctx, "bank")["access_token"]
     tokens.rotate_signing_key(ctx)
+    after = endpoints.get_token(ctx, "bank")["access_token"]
+    assert jwt.get_unverified_header(after)["kid"] == ctx.secrets.key_id()
+    # What the scoring process does: read token_public_key.pem, verify offline.
     published = (config_dir / "token_public_key.pem").read_bytes()
-    assert published == ctx.secrets.public_key_pem()
-    fresh = ctx.secrets.sign({"aud": "bank", "exp": 2**33})
-    assert jwt.get_unverified_header(fresh)["kid"] == ctx.secrets.key_id()
-    after: Any = load_pem_public_key(published)
-    assert after.public_bytes_raw() != before.public_bytes_raw()
-    jwt.decode(fresh, after, algorithms=["EdDSA"], audience="bank")
+    assert published.startswith(ctx.secrets.public_key_pem())
+    for token in (before, after):
+        assert Authenticator(config_dir).check(config, f"Bearer {token}".encode()) == "token"
+    # Once the retired key is past its time, the next publication drops it.
+    path = ctx.settings.workspace / "secrets" / PREVIOUS_KEYS_FILE
+    data = json.loads(path.read_text())
+    data["keys"][0]["verify_until"] = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    path.write_text(json.dumps(data))
+    tokens.rotate_signing_key(ctx)
+    newest = endpoints.get_token(ctx, "bank")["access_token"]
+    authenticator = Authenticator(config_dir)
+    assert authenticator.check(config, f"Bearer {newest}".encode()) == "token"
+    assert authenticator.check(config, f"Bearer {after}".encode()) == "token"
+    with pytest.raises(AuthError):
+        authenticator.check(config, f"Bearer {before}".encode())
