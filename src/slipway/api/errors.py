@@ -21,7 +21,7 @@ log = logging.getLogger("slipway.api")
 
 TOKEN_PATH = "/oauth/token"
 _RFC6749_CODES = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-                  "unsupported_grant_type", "invalid_scope"}
+                  "unsupported_grant_type", "invalid_scope", "temporarily_unavailable"}
 
 
 def request_id(request: Request) -> str:
@@ -94,7 +94,7 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> SlipwayError:
 
 def _headers(request: Request, error: SlipwayError) -> dict[str, str]:
     headers: dict[str, str] = {}
-    if isinstance(error, TooManyAttempts) and "retry_after_s" in error.details:
+    if "retry_after_s" in error.details:
         headers["Retry-After"] = str(error.details["retry_after_s"])
     if error.code == "method_not_allowed" and error.hint:
         headers["Allow"] = error.hint.removeprefix("allowed: ")
@@ -112,7 +112,7 @@ def _oauth_error(request: Request, error: SlipwayError,
     code = error.code
     if code not in _RFC6749_CODES and code != TooManyAttempts.code:
         code = "invalid_request" if isinstance(error, InvalidInput) else "server_error"
-    status = {"invalid_client": 401, "too_many_attempts": 429,
+    status = {"invalid_client": 401, "too_many_attempts": 429, "temporarily_unavailable": 503,
               "server_error": error.http_status}.get(code, 400)
     if code == "invalid_client" and request.headers.get("authorization", "").lower().startswith(
             "basic"):

@@ -12,16 +12,20 @@ be made before the server ever starts.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from slipway.core.errors import Conflict, Forbidden, InvalidInput
+from slipway.core.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from slipway.settings import Settings
 from slipway.store.identities import KIND_WORDS, SERVICE_PRINCIPAL, USER, Identity
 
@@ -189,8 +193,31 @@ def password_hasher(settings: Settings) -> PasswordHasher:
     return _hasher(_cost(settings))
 
 
+#: Argon2 at the production cost takes ~64 MiB and most of a second of CPU per
+#: call. At most this many run at once, so a flood of sign-ins (even with
+#: unknown names, which cost the same) cannot exhaust memory or starve the
+#: server's threads; a caller that waits longer than ``HASH_WAIT_S`` is told
+#: to retry instead.
+HASH_SLOTS = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+HASH_WAIT_S = 10.0
+
+
+@contextlib.contextmanager
+def _hash_slot() -> Iterator[None]:
+    slots = HASH_SLOTS
+    if not slots.acquire(timeout=HASH_WAIT_S):
+        raise Unavailable("the server is busy checking other sign-ins",
+                          code="temporarily_unavailable",
+                          hint="retry in a few seconds", details={"retry_after_s": 5})
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 def _hash(ctx: WorkspaceContext, secret: str) -> str:
-    return str(password_hasher(ctx.settings).hash(secret))
+    with _hash_slot():
+        return str(password_hasher(ctx.settings).hash(secret))
 
 
 def check_secret(ctx: WorkspaceContext, identity: Identity | None, presented: str) -> bool:
@@ -204,8 +231,10 @@ def check_secret(ctx: WorkspaceContext, identity: Identity | None, presented: st
     stored = ctx.identities.secret_hash(identity.uid) if identity is not None else None
     if len(presented) > MAX_SECRET_LENGTH:
         return False
+    dummy = _dummy_hash(cost) if stored is None else ""  # outside the slot: it hashes
     try:
-        hasher.verify(stored or _dummy_hash(cost), presented)
+        with _hash_slot():
+            hasher.verify(stored or dummy, presented)
     except (VerificationError, InvalidHashError):
         return False
     if identity is None or stored is None:

@@ -132,3 +132,23 @@ def test_a_new_secret_ends_old_tokens(api: Api) -> None:
     assert reset.status_code == 200 and reset.json()["secret"] != secret
     refused = api.client.get("/api/v1/runs", headers=bearer(token))
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "token_revoked"
+
+
+def test_sign_ins_beyond_the_hashing_slots_are_told_to_retry(api: Api, monkeypatch: Any) -> None:
+    import threading
+
+    client_id, secret = _sp(api)
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(identities, "HASH_SLOTS", slots)
+    monkeypatch.setattr(identities, "HASH_WAIT_S", 0.05)
+    slots.acquire()  # another sign-in is hashing
+    try:
+        busy = api.client.post("/oauth/token", data=form)
+    finally:
+        slots.release()
+    body = _rfc_error(busy, 503, "temporarily_unavailable")
+    assert busy.headers["retry-after"] == "5" and "retry" in body["hint"]
+    # A busy server is not a failed sign-in: the next attempt goes through.
+    assert api.client.post("/oauth/token", data=form).status_code == 200
+    assert slots.acquire(blocking=False)  # the slot was given back
