@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -12,8 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or captured output is not cut to 80 columns: ids must survive `| grep`.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
 
 
 class Format(StrEnum):
@@ -34,10 +37,15 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *,
         console.print(f"[dim]{empty}[/dim]")
         return
     table = Table(title=title, header_style="bold")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    for i, column in enumerate(columns):
+        if i == 0:  # the name or id people copy into the next command: never cut
+            table.add_column(column, no_wrap=True,
+                             min_width=max(len(column), *(len(r[0]) for r in cells)))
+        else:
+            table.add_column(column)
+    for row_cells in cells:
+        table.add_row(*row_cells)
     console.print(table)
 
 

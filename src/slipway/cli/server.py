@@ -57,6 +57,7 @@ def server(
     settings = dataclasses.replace(settings, queue_only=True)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema upgrades say enough
     app = create_app(settings)
     state: ApiState = app.state.slipway
     issued = identities.ensure_owner(state.ctx)
@@ -69,7 +70,7 @@ def server(
         threading.Thread(target=_start_endpoints, args=(state,), name="start-endpoints",
                          daemon=True).start()
     err_console.print(f"Slipway API for {settings.workspace} on {settings.server_url} "
-                      f"(docs: {settings.server_url}/docs)", highlight=False)
+                      f"(docs: {settings.server_url}/docs)", highlight=False, soft_wrap=True)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(),
                             loop="uvloop", http="httptools", timeout_graceful_shutdown=30,
                             server_header=False)
