@@ -4,7 +4,7 @@ and of the REST API)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +21,8 @@ class DatasetVersion:
     size_bytes: int
     num_rows: int
     num_columns: int
-    columns: list[dict[str, Any]]
-    profile: dict[str, dict[str, Any]]
+    columns: list[dict[str, Any]] = field(repr=False)
+    profile: dict[str, dict[str, Any]] = field(repr=False)
     created_at: datetime
     archived: bool = False
     latest_version: int | None = None
@@ -135,6 +135,11 @@ class Run:
     attempts: int = 0
     max_retries: int = 0
 
+    def __repr__(self) -> str:  # settings, metrics and properties are too long to print
+        score = "" if self.score is None else f", score={self.score:.4f}"
+        return (f"Run(id={self.id!r}, experiment={self.experiment!r}, kind={self.kind!r}, "
+                f"status={self.status!r}{score})")
+
     @property
     def duration_s(self) -> float | None:
         if self.started_at is None:
@@ -189,8 +194,8 @@ class ModelVersion:
     dataset_version: int | None
     artifact: str
     sha256: str
-    signature: dict[str, Any]
-    metrics: dict[str, Any]
+    signature: dict[str, Any] = field(repr=False)
+    metrics: dict[str, Any] = field(repr=False)
     created_at: datetime
 
     @property
