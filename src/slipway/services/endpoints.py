@@ -358,26 +358,17 @@ def _request_log(ctx: WorkspaceContext, name: str) -> Path:
 
 def logs(ctx: WorkspaceContext, name: str, tail: int = 100) -> tuple[list[dict[str, Any]], int]:
     """The last ``tail`` request records and the offset to follow from."""
-    from collections import deque
-
-    from slipway.serving.requestlog import iter_records
+    from slipway.serving.requestlog import tail_records
 
     if tail < 1:
         raise InvalidInput(f"--tail must be at least 1 (got {tail})")
-    records: deque[dict[str, Any]] = deque(maxlen=tail)
-    end = 0
-    for end, record in iter_records(_request_log(ctx, name)):  # noqa: B007 - last offset kept
-        records.append(record)
-    return list(records), end
+    return tail_records(_request_log(ctx, name), tail)
 
 
 def logs_since(ctx: WorkspaceContext, name: str, offset: int) -> tuple[list[dict[str, Any]], int]:
-    from slipway.serving.requestlog import iter_records
+    from slipway.serving.requestlog import records_since
 
-    records, end = [], offset
-    for end, record in iter_records(_request_log(ctx, name), offset):  # noqa: B007 - last offset kept
-        records.append(record)
-    return records, end
+    return records_since(_request_log(ctx, name), offset)
 
 
 def metrics(ctx: WorkspaceContext, name: str, minutes: int = 60) -> list[dict[str, Any]]:

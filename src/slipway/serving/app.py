@@ -86,7 +86,9 @@ class ScoringApp:
         self.config = read_endpoint_config(config_dir)
         self._config_watch.changed()
         self.auth = Authenticator(config_dir)
-        self.request_log = RequestLog(log_dir / REQUEST_LOG_FILE)
+        self.request_log = RequestLog(log_dir / REQUEST_LOG_FILE,
+                                      max_bytes=self.config.request_log_max_bytes,
+                                      backups=self.config.request_log_backups)
         self.metrics = LogMetrics(log_dir / REQUEST_LOG_FILE, self.config.name)
         self._openapi: bytes | None = None
         self._routes: dict[tuple[str, str], Callable[..., Awaitable[Response]]] = {

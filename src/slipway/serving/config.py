@@ -52,6 +52,8 @@ class EndpointConfig:
     token_leeway_s: float = 30.0
     fast_path: bool = True  # False forces the plain scikit-learn pipeline
     fast_path_check_every: int = 10_000  # re-check 1 request in N against the pipeline; 0 = never
+    request_log_max_bytes: int = 64 * 1024 * 1024  # requests.jsonl rotates at this size; 0 = never
+    request_log_backups: int = 3  # rotated files kept: requests.1.jsonl (newest) ...
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -60,6 +62,9 @@ class EndpointConfig:
                                hint=f"fix {ENDPOINT_FILE} in the endpoint's config directory")
         if self.max_rows < 1 or self.max_body_bytes < 1:
             raise InvalidInput("max_rows and max_body_bytes must be positive")
+        if self.request_log_max_bytes < 0 or self.request_log_backups < 0:
+            raise InvalidInput("request_log_max_bytes and request_log_backups must be 0 or more",
+                               hint=f"fix {ENDPOINT_FILE} in the endpoint's config directory")
 
     @property
     def audience(self) -> str:

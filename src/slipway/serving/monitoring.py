@@ -11,6 +11,7 @@ Two consumers:
 from __future__ import annotations
 
 import bisect
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from slipway.serving.requestlog import iter_records
+from slipway.serving.requestlog import iter_records, log_files
 
 LATENCY_BUCKETS_MS = (0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
                       2500.0, 5000.0, 10000.0)
@@ -47,7 +48,7 @@ def summarize(log_path: str | Path, *, since: float | None = None, until: float 
     ``since``/``until`` are Unix times; ``scoring_only`` skips health, swagger
     and metrics requests so probes do not drown the numbers."""
     minutes: dict[int, list[tuple[float, int, int]]] = {}
-    for _, rec in iter_records(log_path):
+    for rec in (rec for path in log_files(log_path) for _, rec in iter_records(path)):
         ts = rec.get("ts")
         if not isinstance(ts, (int, float)):
             continue
@@ -85,6 +86,9 @@ class LogMetrics:
         self.log_path = Path(log_path)
         self.endpoint = endpoint
         self._offset = 0
+        self._inode: int | None = None  # of the file being counted: a rotation changes it
+        with contextlib.suppress(OSError):
+            self._inode = self.log_path.stat().st_ino
         self._requests: dict[tuple[str, int], int] = {}
         self._buckets = [0] * (len(LATENCY_BUCKETS_MS) + 1)
         self._latency_sum = 0.0
@@ -92,17 +96,36 @@ class LogMetrics:
         self._rows = 0
 
     def refresh(self) -> None:
+        try:
+            inode = self.log_path.stat().st_ino
+        except OSError:
+            return
+        if self._inode is not None and inode != self._inode:
+            # Rotated since the last scrape: finish the file counted so far (now
+            # requests.N.jsonl), then any rotated after it, then start the new one.
+            rotated = log_files(self.log_path)[:-1]  # oldest first
+            inodes = [f.stat().st_ino for f in rotated]
+            if self._inode in inodes:
+                start = inodes.index(self._inode)
+                for i, older in enumerate(rotated[start:]):
+                    for _, rec in iter_records(older, self._offset if i == 0 else 0):
+                        self._count(rec)
+            self._offset = 0
+        self._inode = inode
         for offset, rec in iter_records(self.log_path, self._offset):
             self._offset = offset
-            route = "score" if _is_scoring(rec) else "other"
-            key = (route, int(rec.get("status", 0)))
-            self._requests[key] = self._requests.get(key, 0) + 1
-            if route == "score":
-                latency = float(rec.get("latency_ms", 0.0))
-                self._buckets[bisect.bisect_left(LATENCY_BUCKETS_MS, latency)] += 1
-                self._latency_sum += latency
-                self._latency_count += 1
-                self._rows += int(rec.get("rows", 0))
+            self._count(rec)
+
+    def _count(self, rec: dict[str, Any]) -> None:
+        route = "score" if _is_scoring(rec) else "other"
+        key = (route, int(rec.get("status", 0)))
+        self._requests[key] = self._requests.get(key, 0) + 1
+        if route == "score":
+            latency = float(rec.get("latency_ms", 0.0))
+            self._buckets[bisect.bisect_left(LATENCY_BUCKETS_MS, latency)] += 1
+            self._latency_sum += latency
+            self._latency_count += 1
+            self._rows += int(rec.get("rows", 0))
 
     def prometheus_text(self, extra: dict[str, float] | None = None) -> str:
         self.refresh()
