@@ -105,6 +105,11 @@ def test_cli_against_a_server(server: tuple[str, Path, dict[str, str]], tmp_path
     run("models", "predict", "--model", "bank-model", "--input", str(sample),
         "--output-file", str(tmp_path / "scored.csv"))
     assert len(pd.read_csv(tmp_path / "scored.csv")) == 3000
+    # A run's own model (refit on all rows), downloaded, hash checked and scored here.
+    run("models", "predict", "--run", run_id, "--input", str(sample), "--proba",
+        "--output-file", str(tmp_path / "by-run.csv"))
+    by_run = pd.read_csv(tmp_path / "by-run.csv")
+    assert len(by_run) == 3000 and {"prediction", "proba_yes"} <= set(by_run.columns)
 
     endpoint = run_json("deploy", "bank-model:1", "--name", "bank-ep")
     assert endpoint["state"] == "Healthy", endpoint
@@ -129,6 +134,12 @@ def test_cli_against_a_server(server: tuple[str, Path, dict[str, str]], tmp_path
     assert stat.S_IMODE(cached.stat().st_mode) == 0o600
     users = json.loads(_cli("--workspace", url, "users", "list", "--output", "json").stdout)
     assert {"alice", "olive"} <= {u["name"] for u in users}
+    # Changing one's own password keeps this sign-in (the cache is renewed), ends the others.
+    changed = json.loads(_cli("--workspace", url, "users", "change-password", "--password-stdin",
+                              "--output", "json",
+                              input="a long enough passphrase\nanother long passphrase\n").stdout)
+    assert changed["name"] == "olive"
+    assert json.loads(_cli("--workspace", url, "users", "list", "--output", "json").stdout)
     _cli("login", "--url", url, "--logout")
     refused = _cli("--workspace", url, "users", "list", check=False)
     assert refused.returncode == 5 and "slipway login" in refused.stderr

@@ -163,6 +163,13 @@ class ResetPassword(Body):
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
 
 
+class ChangePassword(Body):
+    """A signed-in user's own password: the current one, and the new one."""
+
+    old_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class SetRole(Body):
     role: Role
 

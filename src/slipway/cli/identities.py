@@ -14,6 +14,7 @@ import typer
 
 from slipway.cli.context import workspace
 from slipway.cli.output import Format, OutputOpt, console, emit, err_console, print_json, print_table
+from slipway.client.identities import RemoteIdentities
 from slipway.core.errors import InvalidInput
 from slipway.services.identities import DEFAULT_SERVER_URL, ROLES, IssuedSecret
 
@@ -181,6 +182,43 @@ def users_reset_password(
     password = _read_password_stdin() if password_stdin else None
     issued = workspace(ctx).identities.users.reset_password(name, password)
     _show_password(issued, "New password for", output)
+
+
+def _read_password_change(password_stdin: bool) -> tuple[str, str]:
+    if not password_stdin:
+        return (typer.prompt("Current password", hide_input=True),
+                typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+    if sys.stdin.isatty():
+        err_console.print("Current password, Enter, new password, Enter, Ctrl-D: ", end="")
+    lines = sys.stdin.read().splitlines()
+    if len(lines) != 2 or not all(lines):
+        raise InvalidInput("--password-stdin needs two lines: the current password, then the "
+                           "new one", hint="printf '%s\\n%s\\n' \"$OLD\" \"$NEW\" | slipway users "
+                                           "change-password --password-stdin")
+    return lines[0], lines[1]
+
+
+@users_app.command("change-password")
+def users_change_password(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(
+        help="the user (default on a server: the one signed in)")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="read the current and the new password from standard "
+                                 "input, one per line (else they are asked for)")] = False,
+    output: OutputOpt = Format.table,
+) -> None:
+    """Change your own password with the current one; your other sign-ins end."""
+    ws = workspace(ctx)
+    if name is None:
+        if not isinstance(ws.identities, RemoteIdentities):
+            raise InvalidInput("which user? a local workspace has no signed-in user",
+                               hint="slipway users change-password NAME")
+        name = str(ws.identities.me()["name"])
+    old, new = _read_password_change(password_stdin)
+    data = ws.identities.users.change_password(name, old, new).to_dict()
+    emit(data, output, lambda: console.print(
+        f"Changed the password of {name}; their other sign-ins have ended."))
 
 
 @users_app.command("delete")

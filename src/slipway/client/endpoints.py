@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from slipway.client.http import unsupported
 from slipway.core.entities import Endpoint, EndpointState
 from slipway.services import consume
 from slipway.services import endpoints as service
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from slipway.client.http import Http
     from slipway.services.workspace import WorkspaceContext
 
+START_TIMEOUT_S = 180.0  # how long start_all waits for each endpoint, as the service does
 
 class Service:
     """A deployed endpoint.
@@ -121,7 +121,8 @@ class Endpoints:
         return service.start(self._ctx, name)
 
     def start_all(self) -> builtins.list[Endpoint]:
-        return service.start_all(self._ctx)
+        """Start every endpoint that should be running and is not (after a reboot)."""
+        return service.start_all(self._ctx, START_TIMEOUT_S)
 
     def stop(self, name: str) -> Endpoint:
         return service.stop(self._ctx, name)
@@ -209,9 +210,13 @@ class RemoteEndpoints:
         return self.wait_ready(name)
 
     def start_all(self) -> builtins.list[Endpoint]:
-        raise unsupported("starting every endpoint at once",
-                          "start each one by name (`slipway endpoints start NAME`), or run "
-                          "`slipway endpoints start --all` on the server's machine")
+        """Start every endpoint that should be running and is not; the server
+        waits for each to be Healthy or Failed (up to 180 s) and answers them."""
+        # The server waits for the endpoints one after another: wait as long here.
+        waiting = START_TIMEOUT_S * max(1, len(self.list())) + 30
+        answer = self._http.request("POST", "/endpoints/start-all",
+                                    params={"timeout_s": START_TIMEOUT_S}, timeout=waiting)
+        return [self._endpoint(e) for e in answer.json()["items"]]
 
     def stop(self, name: str) -> Endpoint:
         return self._endpoint(self._http.post(f"/endpoints/{name}/stop"))

@@ -145,6 +145,11 @@ class Http:
 
     def download(self, path: str, target: Path, **params: Any) -> Path:
         """Stream a file answer to ``target``."""
+        self.fetch(path, target, **params)
+        return target
+
+    def fetch(self, path: str, target: Path, **params: Any) -> httpx.Headers:
+        """Stream a file answer to ``target``; its headers."""
         clean = {k: v for k, v in params.items() if v is not None}
         url = API_PREFIX + path
         for attempt in (0, 1):
@@ -160,7 +165,7 @@ class Http:
                     with target.open("wb") as out:
                         for chunk in response.iter_bytes():
                             out.write(chunk)
-                    return target
+                    return response.headers
             except httpx.HTTPError as exc:
                 raise Unavailable(f"the Slipway server at {self.url} did not answer: {exc}",
                                   hint="is `slipway server` running there?") from exc
@@ -177,4 +182,14 @@ def copy_tree(source: Path, target: Path) -> Path:
     if target.exists() and any(target.iterdir()):
         raise InvalidInput(f"{target} exists and is not empty", hint="choose an empty folder")
     shutil.copytree(source, target, dirs_exist_ok=True)
+    return target
+
+
+def unzip(archive: Path, target: Path) -> Path:
+    """Unpack a zip answer into ``target`` and delete the archive."""
+    import zipfile
+
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(target)
+    archive.unlink()
     return target

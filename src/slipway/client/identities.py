@@ -11,6 +11,7 @@ import builtins
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from slipway.client.auth import InteractiveLoginAuthentication, password_login
 from slipway.client.http import unsupported
 from slipway.core.errors import InvalidInput, NotFound
 from slipway.services import identities as service
@@ -88,7 +89,8 @@ class Users:
         return service.reset_password(self._ctx, name, password)
 
     def change_password(self, name: str, old: str, new: str) -> Identity:
-        return service.change_password(self._ctx, name, old, new)
+        """Prove the current password; a wrong one counts as a failed sign-in."""
+        return tokens.change_own_password(self._ctx, name, old, new)
 
     def delete(self, name: str) -> None:
         service.delete(self._ctx, name, USER)
@@ -210,9 +212,21 @@ class RemoteUsers:
                                        {"password": password}))
 
     def change_password(self, name: str, old: str, new: str) -> Identity:
-        raise unsupported("changing a password with the old one",
-                          "an owner can set a new one: `slipway users reset-password NAME "
-                          "--password-stdin`")
+        """Change your own password (``name`` is the signed-in user), proving the
+        current one. Your other sign-ins end; a ``slipway login`` session here
+        signs in again with the new password."""
+        me = self._http.get("/me")
+        if me["kind"] == USER and me["name"] != name:
+            raise InvalidInput(f"signed in as {me['name']!r}, you can change only your own "
+                               "password", code="not_your_password",
+                               hint=f"an owner sets another user's: slipway users "
+                                    f"reset-password {name}")
+        changed = identity_from_dict(self._http.post("/me/password", {
+            "old_password": old, "new_password": new}))
+        auth = self._http.auth
+        if isinstance(auth, InteractiveLoginAuthentication):
+            password_login(self._http, name, new, auth.cache)
+        return changed
 
     def delete(self, name: str) -> None:
         self._http.delete(f"/identities/users/{name}")

@@ -1,14 +1,19 @@
 """``ws.models``: the model registry, local (``Models``) or remote
-(``RemoteModels``, which downloads a model to load or score with it)."""
+(``RemoteModels``, which downloads a model to load or score with it; a remote
+run's model is downloaded the same way, by ``fetch_model_dir``)."""
 
 from __future__ import annotations
 
 import builtins
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slipway.client.endpoints import Endpoints, RemoteEndpoints, Service
-from slipway.client.http import copy_tree, unsupported
+from slipway.client.http import copy_tree, unzip
 from slipway.core.entities import ModelVersion
 from slipway.core.errors import IntegrityError
 from slipway.services import models as service
@@ -98,9 +103,44 @@ class Models:
         return service.predict_file_with_model(self._ctx, ref, source, target, proba=proba)
 
 
+def fetch_model_dir(http: Http, path: str, folder: Path, what: str, sha256: str | None = None,
+                    **params: Any) -> Path:
+    """Download the model directory the API answers at ``path`` (a zip) and
+    unpack it into ``folder``/model, checked against ``sha256`` (default: the
+    hash the server sends with it)."""
+    from slipway.store.artifacts import sha256_tree
+
+    headers = http.fetch(path, folder / "model.zip", format="zip", **params)
+    expected = sha256 or headers.get(service.MODEL_SHA256_HEADER)
+    unpacked = unzip(folder / "model.zip", folder / "model")
+    if not expected or sha256_tree(unpacked) != expected:
+        raise IntegrityError(f"the downloaded {what} does not match its sha256",
+                             hint="download again; if it persists, the server's copy "
+                                  "is damaged")
+    return unpacked
+
+
+@contextmanager
+def downloaded_model(http: Http, path: str, what: str, sha256: str | None = None,
+                     **params: Any) -> Iterator[Path]:
+    """``fetch_model_dir`` into a temporary folder, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="slipway-model-") as folder:
+        yield fetch_model_dir(http, path, Path(folder), what, sha256, **params)
+
+
+def load_remote_model(http: Http, path: str, what: str, sha256: str | None = None,
+                      **params: Any) -> ModelDir:
+    """The downloaded, hash-checked model directory at ``path``, loaded."""
+    from slipway.core.model_dir import load_model_dir
+
+    with downloaded_model(http, path, what, sha256, **params) as unpacked:
+        return load_model_dir(unpacked)
+
+
 class RemoteModels:
     """``ws.models`` of a remote workspace. ``load`` and ``predict_file``
-    download the model directory (its sha256 checked) and run it here."""
+    download the model directory (its sha256 checked) and run it here;
+    ``export_mlflow`` has the server export it (it needs mlflow there)."""
 
     def __init__(self, http: Http, endpoints: RemoteEndpoints) -> None:
         self._http = http
@@ -132,47 +172,35 @@ class RemoteModels:
     def versions(self, name: str) -> builtins.list[Model]:
         return [self._model(m) for m in self._http.items(f"/models/{name}/versions")]
 
-    def _fetch(self, ref: str, folder: Path) -> tuple[ModelVersion, Path]:
-        """Download and unpack ``ref`` into ``folder``/model, its hash checked."""
-        import zipfile
-
-        from slipway.store.artifacts import sha256_tree
-
+    @contextmanager
+    def _downloaded(self, ref: str) -> Iterator[Path]:
         model = self.get(ref).entity
-        archive = self._http.download(f"/models/{model.name}/download",
-                                      folder / "model.zip", version=model.version,
-                                      format="zip")
-        unpacked = folder / "model"
-        with zipfile.ZipFile(archive) as zipped:
-            zipped.extractall(unpacked)
-        archive.unlink()
-        if sha256_tree(unpacked) != model.sha256:
-            raise IntegrityError(f"the downloaded model {model.ref} does not match its sha256",
-                                 hint="download again; if it persists, the server's copy "
-                                      "is damaged")
-        return model, unpacked
+        with downloaded_model(self._http, f"/models/{model.name}/download",
+                              f"model {model.ref}", model.sha256,
+                              version=model.version) as unpacked:
+            yield unpacked
 
     def _loaded(self, ref: str) -> ModelDir:
-        import tempfile
-
-        from slipway.core.model_dir import load_model_dir
-
-        with tempfile.TemporaryDirectory(prefix="slipway-model-") as folder:
-            _, path = self._fetch(ref, Path(folder))
-            return load_model_dir(path)
+        model = self.get(ref).entity
+        return load_remote_model(self._http, f"/models/{model.name}/download",
+                                 f"model {model.ref}", model.sha256, version=model.version)
 
     def download(self, ref: str, to: str | Path) -> Path:
-        import tempfile
-
-        target = Path(to)
-        with tempfile.TemporaryDirectory(prefix="slipway-model-") as folder:
-            _, path = self._fetch(ref, Path(folder))
-            return copy_tree(path, target)
+        with self._downloaded(ref) as unpacked:
+            return copy_tree(unpacked, Path(to))
 
     def export_mlflow(self, ref: str, to: str | Path) -> Path:
-        raise unsupported("exporting to MLflow",
-                          f"`slipway models download {ref} --to FOLDER`, then export on a "
-                          "local workspace, or run the export on the server's machine")
+        """The server writes the MLflow format (it needs ``slipway[mlflow]``);
+        unpacked into ``to``, a new folder, as a local export would be."""
+        target = service.refuse_existing(Path(to))
+        model = self.get(ref).entity
+        with tempfile.TemporaryDirectory(prefix="slipway-mlflow-") as folder:
+            archive = self._http.download(f"/models/{model.name}/mlflow",
+                                          Path(folder) / "mlflow.zip", version=model.version)
+            unpacked = unzip(archive, Path(folder) / "mlflow")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(unpacked, target)
+        return target
 
     def set_tags(self, ref: str, tags: dict[str, str], description: str | None = None) -> Model:
         model = self.get(ref).entity
@@ -189,10 +217,4 @@ class RemoteModels:
     def predict_file(self, ref: str, source: str | Path, target: Path, *,
                      proba: bool = False) -> int:
         """Score a file here with the downloaded model; writes CSV; returns rows."""
-        from slipway.data import read_table
-
-        frame = read_table(source).to_pandas()
-        scored = service.predict_frame(self._loaded(ref), frame, proba=proba)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scored.to_csv(target, index=False)
-        return len(scored)
+        return service.score_file(self._loaded(ref), source, target, proba=proba)

@@ -1,5 +1,6 @@
 """``ws.runs`` and the run objects the SDK hands back, for a local workspace
-(``Runs``) or a server (``RemoteRuns``, which polls the API)."""
+(``Runs``) or a server (``RemoteRuns``, which polls the API and downloads a
+run's model to score with it here)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from slipway.client.http import unsupported
+from slipway.client.models import load_remote_model
 from slipway.core.entities import Run
 from slipway.services import models as model_service
 from slipway.services import runs as service
 
 if TYPE_CHECKING:
     from slipway.client.http import Http
+    from slipway.core.model_dir import ModelDir
     from slipway.services.workspace import WorkspaceContext
 
 POLL_S = 1.0
@@ -122,17 +124,11 @@ class Runs:
 
     def model_output(self, run_id: str) -> tuple[str, Any]:
         """(the best child's id, or the run's own, and its fitted Pipeline)."""
+        from slipway.core.model_dir import load_model_dir
+
         run = service.get(self._ctx, run_id)
-        best = run.properties.get("best_child_run_id") if run.kind == "automl" else run.id
-        if best is None:
-            model_service.run_model_path(self._ctx, run)  # raises the helpful error
-        fitted = model_service.load_run_model(self._ctx, run_id).pipeline
-        return best or run_id, fitted
-
-
-_REGISTER_FIRST = ("register it first (ws.models.register(run_id, NAME) or `slipway models "
-                   "register --run RUN --name NAME`), then use the model "
-                   "(ws.models.load / `slipway models predict --model NAME`)")
+        fitted = load_model_dir(model_service.run_model_path(self._ctx, run)).pipeline
+        return service.output_run_id(run), fitted
 
 
 class RemoteRuns:
@@ -171,9 +167,17 @@ class RemoteRuns:
         where = f"{self._http.url}/api/v1/runs/{run_id}/metrics" if charts else None
         return where, charts
 
+    def _loaded(self, run_id: str) -> ModelDir:
+        """The run's model directory, downloaded (its sha256 checked) and loaded."""
+        return load_remote_model(self._http, f"/runs/{run_id}/model",
+                                 f"model of run '{run_id}'")
+
     def predict_file(self, run_id: str, source: str | Path, target: Path, *,
                      proba: bool = False) -> int:
-        raise unsupported("scoring a file with a run's model", _REGISTER_FIRST)
+        """Score a file here with the run's downloaded model; writes CSV; returns rows."""
+        return model_service.score_file(self._loaded(run_id), source, target, proba=proba)
 
     def model_output(self, run_id: str) -> tuple[str, Any]:
-        raise unsupported("loading a run's fitted model", _REGISTER_FIRST)
+        """(the best child's id, or the run's own, and its fitted Pipeline, downloaded)."""
+        run = self.get(run_id)
+        return service.output_run_id(run), self._loaded(run_id).pipeline

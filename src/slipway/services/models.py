@@ -12,15 +12,26 @@ from slipway.core.model_dir import ModelDir, load_model_dir, read_signature
 from slipway.services import runs
 from slipway.services.workspace import WorkspaceContext
 
+#: The API sends a run's model directory with its sha256 in this header (a run
+#: shows no hash of its own), so a client can check what it unpacked.
+MODEL_SHA256_HEADER = "X-Slipway-Model-Sha256"
+
 
 def run_model_path(ctx: WorkspaceContext, run: Run) -> Path:
     """The verified model directory of a run (its best model for an AutoML run)."""
     if run.model_artifact is None or run.model_sha256 is None:
-        hint = ("pick a child with a model from `slipway runs leaderboard`"
-                if run.parent_id else "wait for the run to complete: `slipway runs show`")
         raise NotFound(f"run '{run.id}' has no model ({run.status})", code="model_not_found",
-                       hint=hint)
+                       hint=_no_model_hint(run))
     return ctx.artifacts.path(run.model_artifact, run.model_sha256)
+
+
+def _no_model_hint(run: Run) -> str:
+    if run.parent_id:
+        return f"pick a child with a model from `slipway runs leaderboard {run.parent_id}`"
+    if not run.is_terminal:
+        return f"wait for the run to complete: `slipway runs show {run.id}`"
+    return (f"it ended without a model: see why with `slipway runs logs {run.id}`, then "
+            "submit it again")
 
 
 def load_run_model(ctx: WorkspaceContext, run_id: str) -> ModelDir:
@@ -48,16 +59,17 @@ def predict_frame(model: ModelDir, frame: Any, *, proba: bool = False) -> Any:
 def predict_file(ctx: WorkspaceContext, run_id: str, source: str | Path, target: Path, *,
                  proba: bool = False) -> int:
     """Score a CSV/Parquet file with a run's model; writes CSV; returns rows."""
-    return _predict_file(load_run_model(ctx, run_id), source, target, proba=proba)
+    return score_file(load_run_model(ctx, run_id), source, target, proba=proba)
 
 
 def predict_file_with_model(ctx: WorkspaceContext, ref: str, source: str | Path, target: Path,
                             *, proba: bool = False) -> int:
     """Score a file with a registered model."""
-    return _predict_file(load_model_dir(model_path(ctx, ref)), source, target, proba=proba)
+    return score_file(load_model_dir(model_path(ctx, ref)), source, target, proba=proba)
 
 
-def _predict_file(model: ModelDir, source: str | Path, target: Path, *, proba: bool) -> int:
+def score_file(model: ModelDir, source: str | Path, target: Path, *, proba: bool = False) -> int:
+    """Score a CSV/Parquet file with a loaded model; writes CSV; returns rows."""
     from slipway.data import read_table
 
     frame = read_table(source).to_pandas()
@@ -133,18 +145,36 @@ def download(ctx: WorkspaceContext, ref: str, target: Path) -> Path:
     return target
 
 
-def export_mlflow(ctx: WorkspaceContext, ref: str, target: Path) -> Path:
-    """Write the model in the MLflow format (``mlflow models serve -m <target>``)."""
-    try:
-        import mlflow.sklearn
-        from mlflow.models import infer_signature
-    except ImportError as exc:
-        raise InvalidInput("exporting to MLflow needs the mlflow package",
-                           hint="pip install 'slipway[mlflow]'") from exc
-    import pandas as pd
+def require_mlflow(*, on_server: bool = False) -> None:
+    """Refuse (before any work) when the mlflow package is missing here."""
+    import importlib.util
 
+    if importlib.util.find_spec("mlflow") is not None:
+        return
+    if on_server:
+        raise InvalidInput("the server cannot export to MLflow: the mlflow package is not "
+                           "installed there", code="mlflow_not_installed",
+                           hint="install it where `slipway server` runs "
+                                "(pip install 'slipway[mlflow]') and restart the server")
+    raise InvalidInput("exporting to MLflow needs the mlflow package",
+                       code="mlflow_not_installed", hint="pip install 'slipway[mlflow]'")
+
+
+def refuse_existing(target: Path) -> Path:
+    """Exports write a new folder: never into (or over) an existing one."""
     if target.exists():
         raise InvalidInput(f"{target} already exists", hint="choose a new folder")
+    return target
+
+
+def export_mlflow(ctx: WorkspaceContext, ref: str, target: Path) -> Path:
+    """Write the model in the MLflow format (``mlflow models serve -m <target>``)."""
+    require_mlflow()
+    import mlflow.sklearn
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    refuse_existing(target)
     loaded = load_model_dir(model_path(ctx, ref))
     example = pd.DataFrame(loaded.signature.example)[loaded.signature.input_names]
     signature = infer_signature(example, loaded.pipeline.predict(example))

@@ -186,3 +186,11 @@ def charts(ctx: WorkspaceContext, run_id: str) -> tuple[str | None, dict[str, An
 
 def list_experiments(ctx: WorkspaceContext) -> list[Experiment]:
     return ctx.runs.list_experiments()
+
+
+def output_run_id(run: Run) -> str:
+    """The run whose model ``get_output`` stands for: an AutoML run's best child
+    (its model refit on all rows is stored on the parent), else the run itself."""
+    if run.kind == "automl":
+        return str(run.properties.get("best_child_run_id") or run.id)
+    return run.id

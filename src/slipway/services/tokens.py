@@ -196,6 +196,22 @@ def password_grant(ctx: WorkspaceContext, username: str, password: str, *,
                          refresh_token=_refresh_token(ctx, identity, uuid.uuid4().hex))
 
 
+def change_own_password(ctx: WorkspaceContext, name: str, old: str, new: str, *,
+                        client_address: str | None = None,
+                        limits: LoginLimits = DEFAULT_LIMITS) -> identities.Identity:
+    """A user changes their password, proving the current one. A wrong one counts
+    as a failed sign-in, and the change is refused while sign-in is locked."""
+    scopes = _scopes(f"identity:{name}", client_address, limits)
+    _refuse_if_limited(ctx, scopes, limits)
+    try:
+        changed = identities.change_password(ctx, name, old, new)
+    except Unauthenticated:
+        _record_failure(ctx, scopes, limits)
+        raise
+    ctx.identities.clear_failures(scopes[0][0])
+    return changed
+
+
 def refresh_grant(ctx: WorkspaceContext, refresh_token: str) -> TokenResponse:
     """Trade a refresh token for a new access token and a new refresh token (the
     old one is spent)."""

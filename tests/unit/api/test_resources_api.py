@@ -8,11 +8,12 @@ import subprocess
 import tarfile
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from slipway.core.entities import RunStatus
+from slipway.core.entities import EndpointState, RunStatus
 
 from .conftest import Api, bearer
 
@@ -129,6 +130,70 @@ def test_endpoint_control_routes(api: Api) -> None:
     assert taken.status_code == 409
     assert api.client.delete("/api/v1/endpoints/ep", headers=h).status_code == 204
     assert api.client.get("/api/v1/endpoints/ep", headers=h).status_code == 404
+
+
+def test_a_runs_model_is_sent_with_its_hash(api: Api, tmp_path: Path) -> None:
+    from slipway.store.artifacts import sha256_tree
+
+    h = api.as_("reader")
+    run = api.ctx.runs.get_run("AutoML_p")
+    archive = api.client.get("/api/v1/runs/AutoML_p/model", headers=h)
+    assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
+    assert 'filename="AutoML_p-model.zip"' in archive.headers["content-disposition"]
+    assert archive.headers["x-slipway-model-sha256"] == run.model_sha256
+    zipfile.ZipFile(io.BytesIO(archive.content)).extractall(tmp_path / "model")
+    assert sha256_tree(tmp_path / "model") == run.model_sha256
+    tar = api.client.get("/api/v1/runs/AutoML_p_0/model?format=tar", headers=h)
+    with tarfile.open(fileobj=io.BytesIO(tar.content), mode="r:gz") as bundle:
+        assert "model/model.pkl" in bundle.getnames()
+    assert not any((api.ctx.artifacts.root / "tmp").iterdir())
+
+    missing = api.client.get("/api/v1/runs/AutoML_nope/model", headers=h)
+    assert missing.status_code == 404 and "AutoML_nope" in missing.json()["error"]["message"]
+    no_model = api.client.get("/api/v1/runs/AutoML_p_1/model", headers=h).json()["error"]
+    assert no_model["code"] == "model_not_found" and "AutoML_p_1" in no_model["message"]
+    assert "leaderboard" in no_model["hint"]
+
+
+def test_start_all_is_not_an_endpoint_name(api: Api) -> None:
+    """"start-all" is a valid endpoint name; POST /endpoints/start-all is the only
+    route of that path, so such an endpoint is still shown, changed and deleted."""
+    h = api.as_("contributor")
+    api.ctx.endpoints.create(
+        "start-all", model_name="toy-model", model_version=1, state=EndpointState.STOPPED,
+        desired_running=False, auth_mode="none", host="127.0.0.1", port=18998, workers=1,
+        monitoring=False, primary_key=api.ctx.secrets.encrypt("k1"),
+        secondary_key=api.ctx.secrets.encrypt("k2"))
+    assert api.client.post("/api/v1/endpoints/start-all", headers=h).json() == {"items": []}
+    shown = api.client.get("/api/v1/endpoints/start-all", headers=h)
+    assert shown.status_code == 200 and shown.json()["name"] == "start-all"
+    assert api.client.delete("/api/v1/endpoints/start-all", headers=h).status_code == 204
+    assert api.client.post("/api/v1/endpoints/start-all?timeout_s=0", headers=h).status_code == 422
+
+
+def test_users_change_their_own_password(api: Api) -> None:
+    from slipway.services import identities
+
+    identities.add_user(api.ctx, "carol", "reader", "the old passphrase")
+    token = api.client.post("/oauth/token", data={
+        "grant_type": "password", "username": "carol",
+        "password": "the old passphrase"}).json()["access_token"]
+    wrong = api.client.post("/api/v1/me/password", headers=bearer(token), json={
+        "old_password": "not it at all", "new_password": "the new passphrase"})
+    # 403, not 401: the token is good (a client must not renew it and try again)
+    assert wrong.status_code == 403 and "www-authenticate" not in wrong.headers
+    assert wrong.json()["error"]["code"] == "wrong_password"
+    typo = api.client.post("/api/v1/me/password", headers=bearer(token), json={
+        "old_password": "the old passphrase", "new_pasword": "the new passphrase"})
+    assert typo.status_code == 422
+    changed = api.client.post("/api/v1/me/password", headers=bearer(token), json={
+        "old_password": "the old passphrase", "new_password": "the new passphrase"})
+    assert changed.status_code == 200 and changed.json()["name"] == "carol"
+    assert "secret" not in changed.json()
+    assert api.client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    refused = api.client.post("/api/v1/me/password", headers=api.as_("contributor"), json={
+        "old_password": "x", "new_password": "the new passphrase"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_a_user"
 
 
 def test_identities_are_an_owners_business(api: Api) -> None:

@@ -39,6 +39,7 @@ SAMPLES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
     ("GET", "/api/v1/runs/{run_id}/metrics"): ("/api/v1/runs/AutoML_p_0/metrics", {}, 200),
     ("GET", "/api/v1/runs/{run_id}/explain"): ("/api/v1/runs/AutoML_p/explain", {}, 200),
     ("GET", "/api/v1/runs/{run_id}/logs"): ("/api/v1/runs/AutoML_p/logs", {}, 200),
+    ("GET", "/api/v1/runs/{run_id}/model"): ("/api/v1/runs/AutoML_p/model", {}, 200),
     ("POST", "/api/v1/runs/{run_id}/cancel"): ("/api/v1/runs/AutoML_p/cancel", {}, 200),
     ("POST", "/api/v1/models"): ("/api/v1/models", {"json": {
         "run_id": "AutoML_p", "name": "toy-model"}}, 201),
@@ -50,9 +51,11 @@ SAMPLES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
     ("PATCH", "/api/v1/models/{name}/versions/{version}"): (
         "/api/v1/models/toy-model/versions/1", {"json": {"tags": {"stage": "dev"}}}, 200),
     ("GET", "/api/v1/models/{name}/download"): ("/api/v1/models/toy-model/download", {}, 200),
+    ("GET", "/api/v1/models/{name}/mlflow"): ("/api/v1/models/gone/mlflow", {}, 404),
     ("POST", "/api/v1/endpoints"): ("/api/v1/endpoints", {"json": {
         "name": "new-ep", "model": "gone:1"}}, 404),
     ("GET", "/api/v1/endpoints"): ("/api/v1/endpoints", {}, 200),
+    ("POST", "/api/v1/endpoints/start-all"): ("/api/v1/endpoints/start-all", {}, 200),
     ("GET", "/api/v1/endpoints/{name}"): ("/api/v1/endpoints/ep", {}, 200),
     ("PATCH", "/api/v1/endpoints/{name}"): ("/api/v1/endpoints/ep", {"json": {
         "monitoring": True}}, 200),
@@ -81,6 +84,8 @@ SAMPLES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
         "/api/v1/identities/users/gone/revoke-tokens", {}, 404),
     ("DELETE", "/api/v1/identities/{kind}/{name}"): ("/api/v1/identities/users/gone", {}, 404),
     ("GET", "/api/v1/me"): ("/api/v1/me", {}, 200),
+    # Checked before the password: the body is refused for every role that may call it.
+    ("POST", "/api/v1/me/password"): ("/api/v1/me/password", {"json": {}}, 422),
     ("POST", "/api/v1/workspace/rotate-signing-key"): (
         "/api/v1/workspace/rotate-signing-key", {}, 200),
 }

@@ -7,8 +7,9 @@ owner's token). Both hold the same seeded resources (see
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from fastapi import FastAPI
 
 from slipway.api import create_app
 from slipway.client import TokenAuthentication, Workspace
+from slipway.services import tokens
 from slipway.services.identities import HASH_COST_SETTING
+from slipway.services.workspace import WorkspaceContext
 
 SERVER = "http://testserver"
 
@@ -82,3 +85,28 @@ def sdk(request: pytest.FixtureRequest, ws_path: Path, tmp_path: Path) -> Iterat
     app, connect = server
     token = sign_in(app.state.slipway.ctx, "olive", "owner", kind="user")
     yield connect(TokenAuthentication(token))
+
+
+@dataclass
+class Backend:
+    """What is behind ``sdk``: the workspace's services in-process (to arrange
+    and check state), and ``sign_in(name, password)``: a Workspace acting as
+    that user (on a local workspace, ``sdk`` itself: a folder has no sign-in)."""
+
+    ctx: WorkspaceContext
+    sign_in: Callable[[str, str], Workspace]
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, sdk: Workspace) -> Backend:
+    if not sdk.is_remote:
+        return Backend(sdk._ctx, lambda name, password: sdk)
+    app, connect = request.getfixturevalue("server")
+    ctx: WorkspaceContext = app.state.slipway.ctx
+
+    def sign_in_as(name: str, password: str) -> Workspace:
+        token = tokens.password_grant(ctx, name, password).access_token
+        ws: Workspace = connect(TokenAuthentication(token))
+        return ws
+
+    return Backend(ctx, sign_in_as)

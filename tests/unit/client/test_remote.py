@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,15 @@ from slipway.client.config import resolve_target
 from slipway.client.http import Http, error_from_response
 from slipway.core.errors import (
     Forbidden,
+    IntegrityError,
     InvalidInput,
     NotFound,
     SlipwayError,
     TooManyAttempts,
     Unauthenticated,
 )
-from slipway.services import identities
+from slipway.services import identities, tokens
+from slipway.services.models import MODEL_SHA256_HEADER
 
 from .conftest import SERVER
 
@@ -136,14 +139,107 @@ def test_config_files_and_environment_name_servers(tmp_path: Path,
 def test_what_a_remote_workspace_cannot_do(server: Any, tmp_path: Path) -> None:
     app, connect = server
     sdk = connect(TokenAuthentication(sign_in(app.state.slipway.ctx, "olive", "owner", "user")))
-    for call in (lambda: sdk.runs.predict_file("AutoML_p", tmp_path / "a.csv", tmp_path / "b"),
-                 lambda: sdk.runs.handle("AutoML_p").get_output(),
-                 lambda: sdk.models.export_mlflow("toy-model:1", tmp_path / "m"),
-                 lambda: sdk.endpoints.start_all(),
-                 lambda: sdk.identities.issue_run_token("AutoML_p")):
+    for call in (lambda: sdk.identities.issue_run_token("AutoML_p"),
+                 lambda: sdk.identities.ensure_owner()):
         with pytest.raises(SlipwayError) as refused:
             call()
         assert refused.value.code == "remote_unsupported" and refused.value.hint
+
+
+def test_a_run_model_that_does_not_match_its_hash_is_refused(
+        server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app, connect = server
+    sdk = connect(TokenAuthentication(sign_in(app.state.slipway.ctx, "rita", "reader", "user")))
+    fetch = Http.fetch
+
+    def tampered(self: Http, path: str, target: Path, **params: Any) -> httpx.Headers:
+        headers = fetch(self, path, target, **params)
+        return httpx.Headers({**headers, MODEL_SHA256_HEADER: "0" * 64})
+
+    monkeypatch.setattr(Http, "fetch", tampered)
+    with pytest.raises(IntegrityError) as damaged:
+        sdk.runs.handle("AutoML_p").get_output()
+    assert "run 'AutoML_p'" in damaged.value.message
+
+
+OLD, NEW = "the old passphrase", "the new passphrase"
+
+
+def test_a_wrong_old_password_counts_toward_the_sign_in_lockout(server: Any) -> None:
+    app, connect = server
+    ctx = app.state.slipway.ctx
+    identities.add_user(ctx, "carol", "reader", OLD)
+    carol = connect(TokenAuthentication(tokens.password_grant(ctx, "carol", OLD).access_token))
+    elsewhere = connect(TokenAuthentication(
+        tokens.password_grant(ctx, "carol", OLD).access_token))
+    for _ in range(tokens.DEFAULT_LIMITS.per_identity):
+        with pytest.raises(Forbidden) as wrong:  # not 401: the token itself is fine
+            carol.identities.users.change_password("carol", "a wrong guess!", NEW)
+        assert wrong.value.code == "wrong_password"
+        assert "slipway users reset-password carol" in str(wrong.value.hint)
+    with pytest.raises(TooManyAttempts):  # locked, even with the right password...
+        carol.identities.users.change_password("carol", OLD, NEW)
+    with pytest.raises(TooManyAttempts):  # ...and so is signing in
+        tokens.password_grant(ctx, "carol", OLD)
+
+    ctx.identities.clear_failures("identity:carol")  # as when the window has passed
+    assert carol.identities.users.change_password("carol", OLD, NEW).name == "carol"
+    with pytest.raises(Unauthenticated):  # the user's other sign-ins have ended
+        elsewhere.identities.me()
+
+
+def test_only_users_change_their_own_password(server: Any) -> None:
+    app, connect = server
+    ctx = app.state.slipway.ctx
+    issued = identities.create_service_principal(ctx, "ci-bot", "contributor")
+    assert issued.identity.client_id and issued.secret
+    robot = connect(ServicePrincipalAuthentication(issued.identity.client_id, issued.secret))
+    with pytest.raises(Forbidden) as sp:
+        robot.identities.users.change_password("ci-bot", issued.secret, NEW)
+    assert sp.value.code == "not_a_user" and "slipway sp reset-secret ci-bot" in str(sp.value.hint)
+    run = connect(TokenAuthentication(tokens.issue_run_token(ctx, "AutoML_p").access_token))
+    with pytest.raises(Forbidden) as run_token:
+        run.identities.users.change_password("AutoML_p", "x", NEW)
+    assert run_token.value.code == "not_a_user"
+    assert ctx.identities.failures_since("client:" + issued.identity.client_id,
+                                         datetime.now(UTC) - timedelta(hours=1)) == []
+
+    identities.add_user(ctx, "carol", "reader", OLD)
+    carol = connect(TokenAuthentication(tokens.password_grant(ctx, "carol", OLD).access_token))
+    with pytest.raises(InvalidInput) as other:
+        carol.identities.users.change_password("olive", OLD, NEW)
+    assert other.value.code == "not_your_password"
+
+
+def test_a_login_session_signs_in_again_after_a_password_change(server: Any) -> None:
+    app, connect = server
+    identities.add_user(app.state.slipway.ctx, "carol", "owner", OLD)
+    ws = connect(None)
+    assert ws._http is not None
+    first = password_login(ws._http, "carol", OLD)
+    ws.identities.users.change_password("carol", OLD, NEW)
+    assert ws.identities.me()["name"] == "carol"  # the cached sign-in was renewed
+    renewed = TokenCache().get(SERVER)
+    assert renewed is not None and renewed["refresh_token"] != first["refresh_token"]
+
+
+def test_change_password_asks_for_both_passwords(server: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a server the user defaults to the signed-in one; the passwords are asked
+    for (hidden), never arguments."""
+    from slipway.cli import context
+    from slipway.cli.main import app as cli
+
+    app, connect = server
+    ctx = app.state.slipway.ctx
+    identities.add_user(ctx, "carol", "reader", OLD)
+    token = tokens.password_grant(ctx, "carol", OLD).access_token
+    monkeypatch.setattr(context, "_open", lambda path: connect(TokenAuthentication(token)))
+    result = CliRunner().invoke(cli, ["users", "change-password"],
+                                input=f"{OLD}\n{NEW}\n{NEW}\n")
+    assert result.exit_code == 0, result.output
+    assert "Changed the password of carol" in result.output and NEW not in result.output
+    assert tokens.password_grant(ctx, "carol", NEW).access_token
 
 
 def test_server_down_is_unavailable() -> None:

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from api.conftest import toy_frame
+from typer.testing import CliRunner
 
 from slipway.client import AutoMLConfig, Workspace
-from slipway.core.entities import DatasetSummary, DatasetVersion, Endpoint, Run
-from slipway.core.errors import Conflict, InvalidInput, NotFound, SlipwayError
+from slipway.core.entities import (
+    DatasetSummary,
+    DatasetVersion,
+    Endpoint,
+    EndpointState,
+    Run,
+    RunStatus,
+)
+from slipway.core.errors import Conflict, InvalidInput, NotFound, SlipwayError, Unauthenticated
+from slipway.services import tokens
+
+from .conftest import Backend
 
 
 def test_datasets(sdk: Workspace, tmp_path: Path) -> None:
@@ -178,3 +192,169 @@ def test_identities(sdk: Workspace) -> None:
     with pytest.raises(SlipwayError):
         users.get("bob")
 
+
+
+def test_a_runs_model_scores_the_same_everywhere(sdk: Workspace, tmp_path: Path) -> None:
+    """``get_output`` and ``predict_file`` of a run: a remote workspace downloads
+    the run's model (hash checked) and gets what the local one does."""
+    frame = toy_frame()
+    best, fitted = sdk.runs.handle("AutoML_p").get_output()
+    assert best.id == "AutoML_p_0"
+    assert list(fitted.predict(frame[["x", "c"]])) == list(frame["y"])
+    child, child_fitted = sdk.runs.handle("AutoML_p_0").get_output()
+    assert child.id == "AutoML_p_0"
+    assert (child_fitted.predict_proba(frame[["x", "c"]]) ==
+            fitted.predict_proba(frame[["x", "c"]])).all()
+
+    source = tmp_path / "score.csv"
+    frame[["x", "c"]].to_csv(source, index=False)
+    rows = sdk.runs.predict_file("AutoML_p", source, tmp_path / "run.csv", proba=True)
+    sdk.models.predict_file("toy-model:1", source, tmp_path / "model.csv", proba=True)
+    assert rows == 20
+    assert (tmp_path / "run.csv").read_text() == (tmp_path / "model.csv").read_text()
+
+
+def test_a_run_without_a_model_says_what_to_do(sdk: Workspace, backend: Backend,
+                                               tmp_path: Path) -> None:
+    with pytest.raises(NotFound) as missing:
+        sdk.runs.handle("AutoML_nope").get_output()
+    assert "AutoML_nope" in missing.value.message
+    with pytest.raises(NotFound):
+        sdk.runs.predict_file("AutoML_nope", tmp_path / "a.csv", tmp_path / "b.csv")
+    with pytest.raises(NotFound) as child:  # a trial that failed to fit
+        sdk.runs.predict_file("AutoML_p_1", tmp_path / "a.csv", tmp_path / "b.csv")
+    assert child.value.code == "model_not_found" and "AutoML_p_1" in child.value.message
+    assert "slipway runs leaderboard AutoML_p" in str(child.value.hint)
+
+    backend.ctx.runs.create_run("AutoML_q", experiment="e", kind="automl",
+                                status=RunStatus.QUEUED)
+    with pytest.raises(NotFound) as queued:
+        sdk.runs.handle("AutoML_q").get_output()
+    assert queued.value.code == "model_not_found"
+    assert queued.value.message == "run 'AutoML_q' has no model (Queued)"
+    assert queued.value.hint == "wait for the run to complete: `slipway runs show AutoML_q`"
+    backend.ctx.runs.create_run("AutoML_f", experiment="e", kind="automl",
+                                status=RunStatus.FAILED)
+    with pytest.raises(NotFound) as failed:
+        sdk.runs.predict_file("AutoML_f", tmp_path / "a.csv", tmp_path / "b.csv")
+    assert "slipway runs logs AutoML_f" in str(failed.value.hint)
+
+
+def _fake_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in for the optional mlflow package (the tests do not install it):
+    ``save_model`` writes an MLmodel file, the pipeline and the requirements."""
+    import importlib.machinery
+    import types
+
+    import joblib
+
+    def save_model(pipeline: Any, path: str, *, signature: Any, input_example: Any,
+                   pip_requirements: list[str]) -> None:
+        folder = Path(path)
+        folder.mkdir(parents=True)
+        (folder / "MLmodel").write_text(f"flavors: sklearn\nsignature: {signature}\n")
+        joblib.dump(pipeline, folder / "model.pkl")
+        (folder / "requirements.txt").write_text("\n".join(pip_requirements) + "\n")
+
+    modules = {name: types.ModuleType(name) for name in ("mlflow", "mlflow.sklearn",
+                                                         "mlflow.models")}
+    modules["mlflow"].__spec__ = importlib.machinery.ModuleSpec("mlflow", None)
+    modules["mlflow.sklearn"].save_model = save_model  # type: ignore[attr-defined]
+    modules["mlflow.models"].infer_signature = (  # type: ignore[attr-defined]
+        lambda inputs, outputs: list(inputs.columns))
+    modules["mlflow"].sklearn = modules["mlflow.sklearn"]  # type: ignore[attr-defined]
+    modules["mlflow"].models = modules["mlflow.models"]  # type: ignore[attr-defined]
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_export_mlflow(sdk: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import joblib
+
+    _fake_mlflow(monkeypatch)
+    target = sdk.models.export_mlflow("toy-model:1", tmp_path / "exports" / "mlflow")
+    assert target == tmp_path / "exports" / "mlflow"
+    assert sorted(p.name for p in target.iterdir()) == ["MLmodel", "model.pkl",
+                                                         "requirements.txt"]
+    assert "signature: ['x', 'c']" in (target / "MLmodel").read_text()
+    assert (target / "requirements.txt").read_text().splitlines()[-1] == "slipway"
+    frame = toy_frame()
+    assert list(joblib.load(target / "model.pkl").predict(frame[["x", "c"]])) == list(frame["y"])
+    with pytest.raises(InvalidInput) as exists:
+        sdk.models.export_mlflow("toy-model:1", target)
+    assert "already exists" in exists.value.message
+    with pytest.raises(NotFound):
+        sdk.models.export_mlflow("nope:1", tmp_path / "other")
+
+
+def test_export_mlflow_without_mlflow_says_what_to_install(
+        sdk: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if it were not installed
+    with pytest.raises(InvalidInput) as missing:
+        sdk.models.export_mlflow("toy-model:1", tmp_path / "mlflow")
+    assert missing.value.code == "mlflow_not_installed"
+    assert "slipway[mlflow]" in str(missing.value.hint)
+    if sdk.is_remote:
+        assert "server" in missing.value.message and "server" in str(missing.value.hint)
+    assert not (tmp_path / "mlflow").exists()
+
+
+def test_start_all(sdk: Workspace, backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    from slipway.services import endpoints as endpoint_service
+
+    assert sdk.endpoints.start_all() == []  # "ep" is stopped on purpose: left alone
+    started: list[str] = []
+
+    def start_process(ctx: Any, endpoint: Endpoint) -> None:  # no real scoring server
+        started.append(endpoint.name)
+        ctx.endpoints.update(endpoint.name, state=EndpointState.FAILED, error="fake start")
+
+    monkeypatch.setattr(endpoint_service, "_start_process", start_process)
+    backend.ctx.endpoints.update("ep", desired_running=True)  # as after a reboot
+    result = sdk.endpoints.start_all()
+    assert started == ["ep"]
+    assert [(e.name, e.state, e.error) for e in result] == [("ep", "Failed", "fake start")]
+    assert [e.to_dict() for e in result] == [backend.ctx.endpoints.get("ep").to_dict()]
+
+
+OLD, NEW = "the old passphrase", "the new passphrase"
+
+
+def test_change_password(sdk: Workspace, backend: Backend) -> None:
+    sdk.identities.users.add("carol", password=OLD)
+    carol = backend.sign_in("carol", OLD)
+    users = carol.identities.users
+    with pytest.raises(InvalidInput) as weak:
+        users.change_password("carol", OLD, "short")
+    assert weak.value.code == "weak_password"
+    with pytest.raises(SlipwayError) as wrong:
+        users.change_password("carol", "not the password", NEW)
+    # Local: Unauthenticated; remote: Forbidden (the caller's token is fine, not a 401).
+    assert wrong.value.exit_code == 5 and wrong.value.message == "the current password is wrong"
+
+    changed = users.change_password("carol", OLD, NEW)
+    assert (changed.name, changed.kind, changed.role) == ("carol", "user", "reader")
+    assert tokens.password_grant(backend.ctx, "carol", NEW).access_token
+    with pytest.raises(Unauthenticated):
+        tokens.password_grant(backend.ctx, "carol", OLD)
+    if sdk.is_remote:  # the token it was changed with ended with the old password
+        with pytest.raises(Unauthenticated):
+            carol.identities.me()  # type: ignore[union-attr]
+
+
+def test_change_password_on_the_command_line(sdk: Workspace, backend: Backend,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from slipway.cli import context
+    from slipway.cli.main import app
+
+    sdk.identities.users.add("carol", password=OLD)
+    monkeypatch.setattr(context, "_open", lambda path: backend.sign_in("carol", OLD))
+    runner = CliRunner()
+    one_line = runner.invoke(app, ["users", "change-password", "carol", "--password-stdin"],
+                             input=f"{NEW}\n")
+    assert one_line.exit_code == 2 and "two lines" in one_line.output
+    result = runner.invoke(app, ["users", "change-password", "carol", "--password-stdin",
+                                 "--output", "json"], input=f"{OLD}\n{NEW}\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["name"] == "carol"
+    assert tokens.password_grant(backend.ctx, "carol", NEW).access_token

@@ -93,3 +93,24 @@ def test_old_failures_are_forgotten(ctx: WorkspaceContext) -> None:
     ctx.identities.record_failure(["identity:y"], at=now, forget_before=now - timedelta(hours=1))
     assert ctx.identities.failures_since("identity:x", now - timedelta(days=1)) == []
     assert len(ctx.identities.failures_since("identity:y", now - timedelta(days=1))) == 1
+
+
+def test_wrong_current_passwords_on_a_change_count_as_failed_sign_ins(
+        ctx: WorkspaceContext) -> None:
+    alice = ids.add_user(ctx, "alice", "reader")
+    assert alice.secret is not None
+    for _ in range(3):
+        with pytest.raises(Unauthenticated):
+            tokens.change_own_password(ctx, "alice", "not it at all", "a new long password",
+                                       client_address="10.0.0.1", limits=LIMITS)
+    with pytest.raises(TooManyAttempts):  # locked: even the right one is refused now
+        tokens.change_own_password(ctx, "alice", alice.secret, "a new long password",
+                                   client_address="10.0.0.2", limits=LIMITS)
+    with pytest.raises(TooManyAttempts):
+        tokens.password_grant(ctx, "alice", alice.secret, client_address="10.0.0.2",
+                              limits=LIMITS)
+    # Unlocked, the right password changes it, and clears the count.
+    ctx.identities.clear_failures("identity:alice")
+    tokens.change_own_password(ctx, "alice", alice.secret, "a new long password",
+                               client_address="10.0.0.2", limits=LIMITS)
+    tokens.password_grant(ctx, "alice", "a new long password", limits=LIMITS)

@@ -1,4 +1,4 @@
-"""``/api/v1/endpoints``: deploy, list, show, update, start, stop, delete,
+"""``/api/v1/endpoints``: deploy, list, show, update, start (one or all), stop, delete,
 keys, regen-key, token, logs and metrics of scoring endpoints."""
 
 from __future__ import annotations
@@ -27,6 +27,16 @@ def deploy(body: DeployEndpoint, ctx: Ctx) -> dict[str, Any]:
     return service.deploy(ctx, body.model, body.name, auth=body.auth, workers=body.workers,
                           monitoring=body.monitoring, port=body.port, host=body.host,
                           wait=body.wait, timeout_s=body.timeout_s).to_dict()
+
+
+# Not ambiguous with an endpoint named "start-all" (a valid name): no route
+# answers POST /endpoints/{name}, so its GET, PATCH and DELETE still find it.
+@router.post("/start-all", dependencies=[WRITE],
+             summary="Start every endpoint that should be running and is not")
+def start_all(ctx: Ctx, timeout_s: Timeout = 180.0) -> dict[str, Any]:
+    """Waits up to ``timeout_s`` for each one to be Healthy (or Failed); answers
+    the endpoints it started (none when every one is already running)."""
+    return {"items": [e.to_dict() for e in service.start_all(ctx, timeout_s)]}
 
 
 @router.get("", dependencies=[READ], summary="Endpoints and their state")

@@ -1,5 +1,5 @@
 """``/api/v1/identities``: users and service principals (owners only), and
-``/api/v1/me``, ``/api/v1/workspace/rotate-signing-key``.
+``/api/v1/me``, ``/api/v1/me/password``, ``/api/v1/workspace/rotate-signing-key``.
 
 A secret (client secret, generated password) is in the answer of the call
 that makes it, and nowhere else."""
@@ -13,15 +13,23 @@ from fastapi import APIRouter, Depends, Request, Response
 from slipway.api.auth import api_state, requires, workspace
 from slipway.api.schemas import (
     AddUser,
+    ChangePassword,
     CreateServicePrincipal,
     IdentityKind,
     Name,
     ResetPassword,
     SetRole,
 )
+from slipway.core.errors import Forbidden, Unauthenticated
 from slipway.services import identities as service
 from slipway.services import tokens
-from slipway.services.identities import Action, IssuedSecret, Principal
+from slipway.services.identities import (
+    SERVICE_PRINCIPAL,
+    USER,
+    Action,
+    IssuedSecret,
+    Principal,
+)
 from slipway.services.workspace import WorkspaceContext
 
 router = APIRouter(prefix="/identities", tags=["identities"])
@@ -96,6 +104,39 @@ def delete(kind: IdentityKind, name: Name, ctx: Ctx) -> Response:
 @me_router.get("/me", summary="Who the token speaks for")
 def me(principal: Annotated[Principal, requires(Action.WORKSPACE_READ)]) -> dict[str, Any]:
     return principal.to_dict()
+
+
+@me_router.post("/me/password", summary="Change your own password (users), proving the "
+                "current one; ends your other sign-ins")
+def change_password(body: ChangePassword, request: Request, ctx: Ctx,
+                    principal: Annotated[Principal, requires(Action.WORKSPACE_READ)]
+                    ) -> dict[str, Any]:
+    """A wrong current password counts as a failed sign-in (and is refused
+    while sign-in is locked, 429). Every token of the user stops working."""
+    _refuse_non_user(principal)
+    client = request.client.host if request.client else None
+    try:
+        changed = tokens.change_own_password(ctx, principal.name, body.old_password,
+                                             body.new_password, client_address=client)
+    except Unauthenticated:
+        # Not 401: the caller's token is fine, and a client would renew it and try again.
+        raise Forbidden("the current password is wrong", code="wrong_password",
+                        hint="check it and try again; after a few wrong tries sign-in locks "
+                             "for a while. Forgotten? An owner can set a new one: "
+                             f"slipway users reset-password {principal.name}") from None
+    return changed.to_dict()
+
+
+def _refuse_non_user(principal: Principal) -> None:
+    if principal.kind == USER:
+        return
+    if principal.kind == SERVICE_PRINCIPAL:
+        raise Forbidden(f"service principal '{principal.name}' has a client secret, not a "
+                        "password", code="not_a_user",
+                        hint=f"an owner issues a new secret: slipway sp reset-secret "
+                             f"{principal.name}")
+    raise Forbidden(f"a {principal.kind} token has no password to change", code="not_a_user",
+                    hint="sign in as a user (slipway login) to change your password")
 
 
 @me_router.post("/workspace/rotate-signing-key", dependencies=[requires(Action.WORKSPACE_ADMIN)],

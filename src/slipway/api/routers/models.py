@@ -1,19 +1,16 @@
-"""``/api/v1/models``: register from a run, list, show, versions, tag, download."""
+"""``/api/v1/models``: register from a run, list, show, versions, tag, download, and
+export to MLflow."""
 
 from __future__ import annotations
 
-import shutil
-import tarfile
-import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from slipway.api.auth import requires, workspace
+from slipway.api.routers import archives
 from slipway.api.schemas import MAX_INT, ArchiveFormat, RegisterModel, UpdateModel
 from slipway.services import models as service
 from slipway.services.identities import Action
@@ -22,6 +19,7 @@ from slipway.services.workspace import WorkspaceContext
 router = APIRouter(prefix="/models", tags=["models"])
 Ctx = Annotated[WorkspaceContext, Depends(workspace)]
 VersionNumber = Annotated[int, PathParam(ge=1, le=MAX_INT)]
+Version = Annotated[int | None, Query(ge=1, le=MAX_INT, description="default: the latest")]
 READ, WRITE = requires(Action.MODELS_READ), requires(Action.MODELS_WRITE)
 
 
@@ -63,30 +61,19 @@ def update_version(name: str, version: VersionNumber, body: UpdateModel,
 
 @router.get("/{name}/download", dependencies=[READ], response_class=FileResponse,
             summary="The model directory as a zip or tar.gz archive (hash checked)")
-def download(name: str, ctx: Ctx,
-             version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
+def download(name: str, ctx: Ctx, version: Version = None,
              format: ArchiveFormat = ArchiveFormat.zip) -> FileResponse:
     model = ctx.models.get_version(name, version)
-    source = service.model_path(ctx, model.ref)
-    staged = _archive(ctx, source, format)
-    suffix = ".zip" if format is ArchiveFormat.zip else ".tar.gz"
-    media = "application/zip" if format is ArchiveFormat.zip else "application/gzip"
-    return FileResponse(staged, media_type=media,
-                        filename=f"{model.name}-{model.version}{suffix}",
-                        background=BackgroundTask(shutil.rmtree, staged.parent, True))
+    return archives.send_folder(ctx, lambda _: service.model_path(ctx, model.ref), format,
+                                f"{model.name}-{model.version}")
 
 
-def _archive(ctx: WorkspaceContext, source: Path, format: ArchiveFormat) -> Path:
-    """Write the archive in a fresh staging folder, removed once it is sent."""
-    folder = ctx.artifacts.root / "tmp" / f"download-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
-    try:
-        if format is ArchiveFormat.zip:
-            return Path(shutil.make_archive(str(folder / "model"), "zip", source))
-        target = folder / "model.tar.gz"
-        with tarfile.open(target, "w:gz") as tar:
-            tar.add(source, arcname="model")
-        return target
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+@router.get("/{name}/mlflow", dependencies=[READ], response_class=FileResponse,
+            summary="The model version in the MLflow format, as a zip "
+                    "(needs slipway[mlflow] on the server)")
+def export_mlflow(name: str, ctx: Ctx, version: Version = None) -> FileResponse:
+    """Unpack it and ``mlflow models serve -m FOLDER``."""
+    model = ctx.models.get_version(name, version)
+    service.require_mlflow(on_server=True)
+    return archives.send_folder(ctx, lambda staging: service.export_mlflow(ctx, model.ref, staging),
+                                ArchiveFormat.zip, f"{model.name}-{model.version}-mlflow")

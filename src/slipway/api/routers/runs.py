@@ -1,16 +1,19 @@
 """``/api/v1/experiments`` and ``/api/v1/runs``: submit AutoML runs, read them,
-their children, leaderboard, metrics, explanation and log, and cancel them."""
+their children, leaderboard, metrics, explanation, log and fitted model, and
+cancel them."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 
 from slipway.api.auth import requires, workspace
-from slipway.api.schemas import Name, SubmitAutoMLRun
+from slipway.api.routers import archives
+from slipway.api.schemas import ArchiveFormat, Name, SubmitAutoMLRun
 from slipway.services import automl
+from slipway.services import models as model_service
 from slipway.services import runs as service
 from slipway.services.identities import Action
 from slipway.services.workspace import WorkspaceContext
@@ -81,6 +84,17 @@ def explain(run_id: str, ctx: Ctx) -> dict[str, Any]:
 def logs(run_id: str, ctx: Ctx,
          tail: Annotated[int | None, Query(ge=1, le=100_000)] = None) -> PlainTextResponse:
     return PlainTextResponse(service.logs(ctx, run_id, tail))
+
+
+@router.get("/{run_id}/model", dependencies=[READ], response_class=FileResponse,
+            summary="The run's fitted model directory as a zip or tar.gz archive (hash checked)")
+def model(run_id: str, ctx: Ctx, format: ArchiveFormat = ArchiveFormat.zip) -> FileResponse:
+    """An AutoML run's is its best model refit on all rows. The
+    ``X-Slipway-Model-Sha256`` header is the directory's hash, to check after unpacking."""
+    run = service.get(ctx, run_id)
+    source = model_service.run_model_path(ctx, run)
+    return archives.send_folder(ctx, lambda _: source, format, f"{run.id}-model",
+                                headers={model_service.MODEL_SHA256_HEADER: str(run.model_sha256)})
 
 
 @router.post("/{run_id}/cancel", dependencies=[WRITE], summary="Cancel a queued or running run")
