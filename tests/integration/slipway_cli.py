@@ -17,7 +17,7 @@ def slipway(ws: Path, *args: str, check: bool = True, timeout: float = 600,
     """Run the real `slipway` command against workspace ``ws``."""
     proc = subprocess.run([sys.executable, "-m", "slipway", "--workspace", str(ws), *args],
                           capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {}), "COLUMNS": "200"})
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"slipway {' '.join(args)} exited {proc.returncode}:\n"
                              f"{proc.stdout}\n{proc.stderr}")

@@ -212,6 +212,11 @@ def test_token_auth_endpoint_and_delete_frees_the_port(deployed: dict[str, Any],
     body = {"data": deployed["example"]}
     assert _post(endpoint["scoring_uri"], body, token["access_token"]).status_code == 200
     assert _post(endpoint["scoring_uri"], body, token["access_token"][:-4] + "AAAA").status_code == 401
+    # What people copy from the terminal: the token on one line, whole, however narrow.
+    shown = slipway(module_ws, "endpoints", "token", "tok", env={"COLUMNS": "60"})
+    printed = shown.stdout.splitlines()[0].strip()
+    assert printed.count(".") == 2 and len(printed) > 60
+    assert _post(endpoint["scoring_uri"], body, printed).status_code == 200
     refused = slipway(module_ws, "endpoints", "keys", "tok", check=False)
     assert refused.returncode == 2 and "token" in refused.stderr
     slipway(module_ws, "endpoints", "delete", "tok")

@@ -15,8 +15,10 @@ from rich.table import Table
 
 # Piped or captured output is not cut to 80 columns: ids must survive `| grep`.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-console = Console(width=_WIDTH)
-err_console = Console(stderr=True, width=_WIDTH)
+# soft_wrap: a line of text is never broken by rich, so a key, a token or a URL
+# copied from the terminal is whole (tables and panels still fit the width).
+console = Console(width=_WIDTH, soft_wrap=True)
+err_console = Console(stderr=True, width=_WIDTH, soft_wrap=True)
 
 
 class Format(StrEnum):
