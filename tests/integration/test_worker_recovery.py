@@ -1,6 +1,7 @@
 """`kill -9` of a worker mid-run, then a restart: the interrupted run is
 Failed with "worker lost" (or re-queued when it asked for retries), queued runs
-still run, and the database is intact."""
+still run, and the database is intact. And a worker named only by the
+workspace's database URL (as on another machine) runs queued runs."""
 
 from __future__ import annotations
 
@@ -16,12 +17,21 @@ from typing import Any
 import pytest
 
 
-def _start_worker(ws_path: Path, log: Path) -> subprocess.Popen[bytes]:
+def _start_worker(workspace: Path | str, log: Path, *, cwd: Path | None = None,
+                  env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "slipway", "--workspace", str(ws_path), "worker",
+            [sys.executable, "-m", "slipway", "--workspace", str(workspace), "worker",
              "--concurrency", "2", "--poll", "0.5"], stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ})
+            cwd=cwd, env={**os.environ} if env is None else env)
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        worker.kill()
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -100,13 +110,41 @@ def test_kill_9_worker_then_restart(ws: Any, ws_path: Path, bank_csv: Path,
         assert (again.attempts == 2 and "retrying after: worker lost" in (again.error or "")) \
             or again.status == "Completed"
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        _stop(worker)
     # The database is intact: every table reads and every run is in a clear state.
     assert ws.datasets.get("bank").num_rows == 26361
     statuses = {r.id: r.status for r in ws.runs.list(experiment="recovery")}
     assert statuses[lost.id] == "Failed" and statuses[queued.id] == "Completed"
     assert set(statuses.values()) <= {"Completed", "Failed", "Canceled", "Queued"}
+
+
+@pytest.mark.one_backend
+def test_a_worker_named_by_the_database_url_runs_queued_runs(ws: Any, bank_csv: Path,
+                                                            tmp_path: Path) -> None:
+    import pandas as pd
+
+    from slipway.automl import AutoMLSettings
+    from slipway.services import automl
+
+    small = tmp_path / "bank-small.csv"
+    pd.read_csv(bank_csv).sample(2000, random_state=0).to_csv(small, index=False)
+    ws.datasets.register("bank-small", small)
+    settings = AutoMLSettings(task="classification", target="y", concurrency=1, cv_folds=3,
+                              timeout_s=120, iterations=1, ensembles=False,
+                              allowed_learners=["LogisticRegression"])
+    run = automl.submit(ws._ctx, "remote", "bank-small", settings, launch=False)
+    assert ws.runs.get(run.id).status == "Queued"
+    # Another machine's view: no folder, no SLIPWAY_* settings, only the URL.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIPWAY_")}
+    log = tmp_path / "worker.log"
+    worker = _start_worker(ws.database_url, log, cwd=elsewhere, env=env)
+    try:
+        _wait(lambda: ws.runs.get(run.id).is_terminal or worker.poll() is not None, 240,
+              "the queued run to finish")
+        assert ws.runs.get(run.id).status == "Completed", log.read_text()[-3000:]
+    finally:
+        _stop(worker)
+    assert (ws.path / "runs" / f"{run.id}.log").is_file(), "the run logs into the shared folder"
+    assert list(elsewhere.iterdir()) == [], "the worker wrote nothing where it was started"

@@ -117,7 +117,8 @@ class DeployEndpoint(Body):
     workers: Annotated[int, Field(ge=1, le=32)] = 1
     monitoring: bool = False
     port: Annotated[int, Field(ge=1024, le=65535)] | None = None
-    host: Annotated[str, Field(min_length=1, max_length=255)] = "127.0.0.1"
+    # Default: the address the server listens on, so endpoints are reachable where it is.
+    host: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     wait: bool = False
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 180.0
 

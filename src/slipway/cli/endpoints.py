@@ -36,7 +36,9 @@ def deploy(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     monitoring: Annotated[str, typer.Option(help="on | off")] = "off",
     port: Annotated[int | None, typer.Option(help="default: a free port")] = None,
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    host: Annotated[str | None, typer.Option(
+        help="address to listen on (default 127.0.0.1; through a server, the server's --host)")
+    ] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait")] = False,
     output: OutputOpt = Format.table,
 ) -> None:

@@ -70,7 +70,9 @@ def main(
     ctx: typer.Context,
     workspace: Annotated[str | None, typer.Option(
         "--workspace", "-w", envvar="SLIPWAY_WORKSPACE",
-        help="workspace folder (default: slipway.json found walking up, else ~/.slipway)")] = None,
+        help="workspace folder, server URL (http://HOST:8765) or database URL "
+             "(postgresql+psycopg://USER@HOST/DB: the workspace it belongs to); "
+             "default: slipway.json found walking up, else ~/.slipway")] = None,
 ) -> None:
     ctx.obj = {"workspace": workspace}
 
@@ -85,9 +87,10 @@ def init(
     """Create a workspace (a folder with the metadata database and artifacts)."""
     from slipway.client import Workspace
     from slipway.client.config import write_config as write
+    from slipway.store.db import safe_url
 
     ws = Workspace(path, init=True)
-    console.print(f"Workspace ready at [bold]{ws.path}[/bold] ({ws.database_url})")
+    console.print(f"Workspace ready at [bold]{ws.path}[/bold] ({safe_url(ws.database_url)})")
     if write_config:
         target = Path.cwd() / "slipway.json"
         if target.exists():

@@ -54,7 +54,7 @@ def server(
         from slipway.core.net import http_url
 
         settings = dataclasses.replace(settings, server_url=http_url(host, port))
-    settings = dataclasses.replace(settings, queue_only=True)
+    settings = dataclasses.replace(settings, queue_only=True, endpoint_host=host)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema upgrades say enough

@@ -1,4 +1,6 @@
-"""`slipway worker`: execute queued runs from the workspace's database."""
+"""`slipway worker`: execute queued runs from the workspace's database. On
+another machine, name the workspace by its database URL (``--workspace
+postgresql+psycopg://...``); its folder must be shared with this machine."""
 
 from __future__ import annotations
 
@@ -10,16 +12,22 @@ from typing import Annotated
 
 import typer
 
-from slipway.cli.context import workspace
+from slipway.cli.context import workspace, workspace_option
 
 
 def worker(
     ctx: typer.Context,
     concurrency: Annotated[int, typer.Option(help="runs at once", min=1, max=64)] = 1,
     poll: Annotated[float, typer.Option(help="seconds between looks at the queue")] = 1.0,
+    root: Annotated[str | None, typer.Option(
+        "--root", help="with --workspace DATABASE_URL: where the workspace folder is mounted "
+                       "on this machine (default: SLIPWAY_WORKSPACE_ROOT, else the path the "
+                       "database records)")] = None,
 ) -> None:
     """Take queued runs and execute them until stopped (Ctrl-C or SIGTERM).
-    Several workers may share one PostgreSQL database; none runs a run twice."""
+    Several workers may share one PostgreSQL database (--workspace
+    postgresql+psycopg://...); none runs a run twice."""
+    from slipway.client import Workspace
     from slipway.jobs.worker import serve
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -28,4 +36,8 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    serve(workspace(ctx)._ctx, concurrency=concurrency, poll_s=poll, stop=stop)
+    if root is None:
+        serve(workspace(ctx)._ctx, concurrency=concurrency, poll_s=poll, stop=stop)
+        return
+    with Workspace(workspace_option(ctx), root=root) as mounted:
+        serve(mounted._ctx, concurrency=concurrency, poll_s=poll, stop=stop)

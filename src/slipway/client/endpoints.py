@@ -85,10 +85,11 @@ class Endpoints:
         self._ctx = ctx
 
     def deploy(self, model: str, name: str, *, auth: str = "key", workers: int = 1,
-               monitoring: bool = False, port: int | None = None, host: str = "127.0.0.1",
+               monitoring: bool = False, port: int | None = None, host: str | None = None,
                wait: bool = True) -> Endpoint:
         return service.deploy(self._ctx, model, name, auth=auth, workers=workers,
-                              monitoring=monitoring, port=port, host=host, wait=wait)
+                              monitoring=monitoring, port=port, host=host or "127.0.0.1",
+                              wait=wait)
 
     def service(self, name: str) -> Service:
         service.get(self._ctx, name)
@@ -160,8 +161,9 @@ class RemoteEndpoints:
         return Endpoint.from_dict(data)
 
     def deploy(self, model: str, name: str, *, auth: str = "key", workers: int = 1,
-               monitoring: bool = False, port: int | None = None, host: str = "127.0.0.1",
+               monitoring: bool = False, port: int | None = None, host: str | None = None,
                wait: bool = True) -> Endpoint:
+        """``host`` defaults to the address the server listens on."""
         body = {"model": model, "name": name, "auth": auth, "workers": workers,
                 "monitoring": monitoring, "port": port, "host": host, "wait": False}
         endpoint = self._endpoint(self._http.post("/endpoints", body))

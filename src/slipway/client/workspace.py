@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from slipway.client.auth import Authentication, default_authentication
-from slipway.client.config import resolve_target
+from slipway.client.config import DatabaseTarget, resolve_target
 from slipway.client.datasets import Datasets, RemoteDatasets
 from slipway.client.endpoints import Endpoints, RemoteEndpoints
 from slipway.client.experiments import Experiments, RemoteExperiments
@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 
 
 class Workspace:
-    """A local workspace (a folder, or a database URL plus a folder for
-    artifacts) or a remote one (a Slipway server's URL).
+    """A local workspace (a folder, or the URL of its metadata database) or a
+    remote one (a Slipway server's URL).
 
     >>> ws = Workspace("./ws")
     >>> ws = Workspace.from_config()   # SLIPWAY_WORKSPACE, or slipway.json walking up from cwd
+    >>> ws = Workspace("postgresql+psycopg://slipway@db/slipway")  # the folder it records
+    >>> ws = Workspace("postgresql+psycopg://slipway@db/slipway", root="/mnt/ws")  # mounted here
     >>> ws = Workspace("http://127.0.0.1:8765")   # credentials: see slipway.client.auth
     >>> ws = Workspace("https://slipway.example.com",
     ...                auth=ServicePrincipalAuthentication(client_id, client_secret))
@@ -44,15 +46,28 @@ class Workspace:
 
     def __init__(self, path: str | Path | None = None, *, init: bool = False,
                  auth: Authentication | None = None,
-                 http_transport: httpx.BaseTransport | None = None) -> None:
+                 http_transport: httpx.BaseTransport | None = None,
+                 root: str | Path | None = None) -> None:
         target = resolve_target(path)
         self._http: Http | None = None
         self._local: WorkspaceContext | None = None
+        self._database: DatabaseTarget | None = None
+        if root is not None and not isinstance(target, DatabaseTarget):
+            raise InvalidInput(f"root= is for a workspace named by its database URL, not {target}",
+                               hint="pass the folder itself as the workspace")
         if isinstance(target, str):
             if init:
                 raise InvalidInput(f"{target} is a server: its workspace already exists",
                                    hint="`slipway init` takes a folder")
             self._open_remote(target, auth or default_authentication(), http_transport)
+        elif isinstance(target, DatabaseTarget):
+            if init:
+                raise InvalidInput(f"{target} is a database URL; `slipway init` takes a folder",
+                                   hint=f"SLIPWAY_DATABASE_URL={target} slipway init FOLDER")
+            from slipway.services.workspace import open_database_workspace
+
+            self._database = target
+            self._use_local(open_database_workspace(target.url, root=root))
         else:
             self._open_local(target, init)
 
@@ -61,7 +76,10 @@ class Workspace:
         from slipway.settings import Settings
 
         settings = Settings.from_env(workspace=folder)
-        self._local = ctx = open_workspace(settings, init=init)
+        self._use_local(open_workspace(settings, init=init))
+
+    def _use_local(self, ctx: WorkspaceContext) -> None:
+        self._local = ctx
         self.datasets = Datasets(ctx)
         runs = Runs(ctx)
         self.runs = runs
@@ -140,4 +158,5 @@ class Workspace:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Workspace({self._http.url if self._http else str(self.path)!r})"
+        shown = self._http.url if self._http else self._database or self.path
+        return f"Workspace({str(shown)!r})"

@@ -40,11 +40,13 @@ def serve(ctx: Any, *, concurrency: int = 1, poll_s: float = 1.0,
     """Execute queued runs until ``stop`` is set (or forever)."""
     from slipway.jobs.launcher import run_log_path
     from slipway.services import runs as run_service
+    from slipway.store.db import safe_url
 
     stop = stop or threading.Event()
     tag = run_service.worker_tag()
     children: dict[str, subprocess.Popen[bytes]] = {}
-    log.info("worker %s: up to %d runs at once on %s", tag, concurrency, ctx.settings.db_url)
+    log.info("worker %s: up to %d runs at once on %s (folder %s)", tag, concurrency,
+             safe_url(ctx.settings.db_url), ctx.settings.workspace)
     while not stop.is_set():
         for reaped in run_service.reap_lost(ctx, relaunch=False):
             log.warning("run %s: %s (%s)", reaped.id, reaped.status, reaped.error)
@@ -121,10 +123,14 @@ def main(argv: list[str]) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from slipway.services import automl
-    from slipway.services.workspace import open_workspace
-    from slipway.settings import Settings
+    from slipway.services.workspace import open_database_workspace, open_workspace
+    from slipway.settings import Settings, is_database_url
 
-    ctx = open_workspace(Settings.from_env())
+    # Our workers pass the folder (and SLIPWAY_DATABASE_URL); a database URL
+    # in SLIPWAY_WORKSPACE works too.
+    named = os.environ.get("SLIPWAY_WORKSPACE", "")
+    ctx = open_database_workspace(named) if is_database_url(named) else \
+        open_workspace(Settings.from_env())
     try:
         automl.execute(ctx, args[0], claimed="--claimed" in argv)
     except SlipwayError as exc:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def safe_url(url: str) -> str:
+    """``url`` fit to print: its password masked (errors, logs, CLI output)."""
+    with contextlib.suppress(sa.exc.ArgumentError, ValueError):
+        url = sa.engine.make_url(url).render_as_string(hide_password=True)
+    # Unparseable, or an unencoded "@" in the password: mask up to the host's "@".
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+
+
 def create_db_engine(url: str) -> Engine:
     if not url.startswith(("sqlite", "postgresql")):
         raise InvalidInput(f"unsupported database URL {url.split('://')[0]}://...",
@@ -36,9 +48,12 @@ def create_db_engine(url: str) -> Engine:
     if url.startswith("postgresql") and "+psycopg" not in url.split("://", 1)[0]:
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        # A database behind a firewall that drops packets fails in seconds, not minutes.
+        connect_args = {} if "connect_timeout" in url else {"connect_timeout": 10}
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except (sa.exc.ArgumentError, ValueError) as exc:
-        raise InvalidInput(f"cannot read the database URL: {exc}",
+        # The driver's message may quote the URL, password and all: name it masked.
+        raise InvalidInput(f"cannot read the database URL {safe_url(url)}",
                            hint="e.g. postgresql+psycopg://user@host:5432/db") from exc
     except ModuleNotFoundError as exc:
         raise Unavailable(f"the driver for {url.split('://')[0]} is not installed",
@@ -70,8 +85,11 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except sa.exc.OperationalError as exc:
-        raise Unavailable(f"cannot open the metadata database: {exc.orig}",
-                          hint="check SLIPWAY_DATABASE_URL and that the server is up") from exc
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "no reason"
+        raise Unavailable(f"cannot open the metadata database {safe_url(str(engine.url))}: "
+                          f"{reason}",
+                          hint="check the database URL and that the database server is up "
+                               "and reachable from this machine") from exc
 
 
 def upgrade(engine: Engine) -> str:
@@ -111,3 +129,39 @@ def ensure_schema(engine: Engine) -> None:
     raise SchemaOutOfDate(
         f"the database schema ({current}) is older than this Slipway ({head})",
         hint="run `slipway db upgrade` (back up the workspace first)")
+
+
+@dataclass(frozen=True)
+class WorkspaceRecord:
+    """The workspace a database belongs to (the ``workspace`` table's one row)."""
+
+    workspace_id: str
+    root: Path
+    created_at: datetime
+
+
+def get_workspace_record(engine: Engine) -> WorkspaceRecord | None:
+    from slipway.store.tables import workspace
+
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(workspace)).first()
+    if row is None:
+        return None
+    return WorkspaceRecord(workspace_id=row.workspace_id, root=Path(row.root),
+                           created_at=row.created_at)
+
+
+def record_workspace(engine: Engine, workspace_id: str, root: Path) -> WorkspaceRecord:
+    """Record the database's workspace unless one is recorded; returns the
+    record that holds (a concurrent first open may have won)."""
+    from slipway.store.tables import workspace
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(workspace).values(
+                id=1, workspace_id=workspace_id, root=str(root), created_at=datetime.now(UTC)))
+    except sa.exc.IntegrityError:
+        pass
+    record = get_workspace_record(engine)
+    assert record is not None
+    return record

@@ -161,3 +161,15 @@ login_failures = sa.Table(
     sa.Column("failed_at", UTCDateTime, nullable=False),
     sa.Index("ix_login_failures_scope_failed_at", "scope", "failed_at"),
 )
+
+# The database's owner: one row naming the workspace it belongs to and that
+# workspace's folder (artifacts, secrets, logs), so a database URL alone finds
+# the workspace and a second folder cannot silently share the database.
+workspace = sa.Table(
+    "workspace", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("workspace_id", sa.String(32), nullable=False),
+    sa.Column("root", sa.Text, nullable=False),  # absolute path of the folder
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("id = 1", name="one_row"),
+)

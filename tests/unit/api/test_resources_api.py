@@ -255,3 +255,28 @@ def test_docs_work_offline(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "/oauth/token" in spec["paths"] and "/api/v1/datasets/upload" in spec["paths"]
+
+
+def test_endpoints_deployed_through_the_server_listen_where_it_does(make_api: Any,
+                                                                     ws_path: Path,
+                                                                     monkeypatch: Any) -> None:
+    from .conftest import seed_resources, sign_in
+
+    monkeypatch.setenv("SLIPWAY_PUBLIC_HOST", "ml.example.com")
+    app, client = make_api(ws_path, endpoint_host="0.0.0.0")
+    ctx = app.state.slipway.ctx
+    seed_resources(ctx, ws_path.parent)
+    h = bearer(sign_in(ctx, "carl", "contributor"))
+    try:
+        made = client.post("/api/v1/endpoints", headers=h,
+                           json={"name": "wide", "model": "toy-model:1"})
+        assert made.status_code == 201, made.text
+        assert ctx.endpoints.get("wide").host == "0.0.0.0"
+        assert made.json()["scoring_uri"].startswith("http://ml.example.com:")
+        # An explicit host still wins.
+        local = client.post("/api/v1/endpoints", headers=h,
+                            json={"name": "narrow", "model": "toy-model:1", "host": "127.0.0.1"})
+        assert local.json()["scoring_uri"].startswith("http://127.0.0.1:")
+    finally:
+        for name in ("wide", "narrow"):
+            client.delete(f"/api/v1/endpoints/{name}", headers=h)

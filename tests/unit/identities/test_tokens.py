@@ -193,8 +193,11 @@ def test_expired_token_is_refused(ctx: WorkspaceContext) -> None:
     assert tokens.authenticate(ctx, within_leeway).name == "ci-bot"
 
 
-def test_token_for_another_workspace_is_refused(ctx: WorkspaceContext, tmp_path: Any) -> None:
+def test_token_for_another_workspace_is_refused(ctx: WorkspaceContext, tmp_path: Any,
+                                                monkeypatch: Any) -> None:
     from slipway import Workspace
+
+    monkeypatch.delenv("SLIPWAY_DATABASE_URL", raising=False)  # "other" has its own database
 
     client_id, secret = _sp(ctx)
     mine = tokens.client_credentials_grant(ctx, client_id, secret).access_token

@@ -25,8 +25,9 @@ KEYS = requires(Action.ENDPOINTS_KEYS)
 def deploy(body: DeployEndpoint, ctx: Ctx) -> dict[str, Any]:
     """Answers at once with state Transitioning unless ``wait`` (then Healthy or Failed)."""
     return service.deploy(ctx, body.model, body.name, auth=body.auth, workers=body.workers,
-                          monitoring=body.monitoring, port=body.port, host=body.host,
-                          wait=body.wait, timeout_s=body.timeout_s).to_dict()
+                          monitoring=body.monitoring, port=body.port,
+                          host=body.host or ctx.settings.endpoint_host, wait=body.wait,
+                          timeout_s=body.timeout_s).to_dict()
 
 
 # Not ambiguous with an endpoint named "start-all" (a valid name): no route
