@@ -7,9 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from slipway.client import Workspace
+    from slipway.client.auth import (
+        InteractiveLoginAuthentication,
+        ServicePrincipalAuthentication,
+        TokenAuthentication,
+    )
     from slipway.client.experiments import AutoMLConfig
 
-__all__ = ["AutoMLConfig", "Workspace"]
+__all__ = ["AutoMLConfig", "InteractiveLoginAuthentication", "ServicePrincipalAuthentication",
+           "TokenAuthentication", "Workspace"]
+_AUTH = ("InteractiveLoginAuthentication", "ServicePrincipalAuthentication", "TokenAuthentication")
 __version__ = "0.1.0"
 
 
@@ -24,4 +31,8 @@ def __getattr__(name: str) -> Any:
         from slipway.client.experiments import AutoMLConfig
 
         return AutoMLConfig
+    if name in _AUTH:
+        from slipway.client import auth
+
+        return getattr(auth, name)
     raise AttributeError(f"module 'slipway' has no attribute {name!r}")

@@ -17,7 +17,7 @@ import pytest
 from api.conftest import sign_in
 from typer.testing import CliRunner
 
-from slipway.client import ServicePrincipalAuthentication, TokenAuthentication, Workspace
+from slipway import ServicePrincipalAuthentication, TokenAuthentication, Workspace
 from slipway.client.auth import TokenCache, password_login
 from slipway.client.config import resolve_target
 from slipway.client.http import Http, error_from_response
