@@ -176,11 +176,28 @@ def test_generated_clients_work_unchanged(deployed: dict[str, Any], module_ws: P
 
 
 def test_cli_score_and_benchmark(deployed: dict[str, Any], module_ws: Path, tmp_path: Path) -> None:
+    from slipway import Workspace
+
     data = tmp_path / "data.json"
     data.write_text(json.dumps({"data": deployed["example"]}))
     scored = json.loads(slipway(module_ws, "endpoints", "score", "bank-endpoint",
                                 "--file", str(data)).stdout)
     assert len(scored["result"]) == 2
+    # A CSV or Parquet file of rows (the label column along, as in the training file).
+    rows = deployed["frame"].head(30)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    rows.to_parquet(tmp_path / "rows.parquet")
+    with Workspace(module_ws) as ws:
+        expected = list(ws.models.load("bank-model:1").predict(rows.drop(columns=["y"])))
+        assert ws.endpoints.service("bank-endpoint").run(rows.drop(columns=["y"]))["result"] \
+            == expected
+    for name in ("rows.csv", "rows.parquet"):
+        answer = slipway(module_ws, "endpoints", "score", "bank-endpoint", "-i",
+                         str(tmp_path / name))
+        assert json.loads(answer.stdout)["result"] == expected
+    missing = slipway(module_ws, "endpoints", "score", "bank-endpoint", "-i",
+                      str(tmp_path / "nope.csv"), check=False)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
     report = slipway_json(module_ws, "endpoints", "benchmark", "bank-endpoint", "-n", "200",
                           "-c", "4")
     assert report["requests"] == 200 and report["failed"] == 0 and report["requests_per_s"] > 0

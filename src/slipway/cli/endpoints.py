@@ -100,16 +100,12 @@ def token(ctx: typer.Context, name: str, output: OutputOpt = Format.table) -> No
 
 @app.command()
 def score(ctx: typer.Context, name: str,
-          file: Annotated[Path, typer.Option("--file", "-f", help='JSON: {"data": [{...}, ...]}')]
+          file: Annotated[Path, typer.Option(
+              "--file", "-f", "--input", "-i",
+              help='rows to score: a CSV or Parquet file, or JSON {"data": [{...}, ...]}')]
           ) -> None:
-    """Score the records in a JSON file."""
-    try:
-        payload = json.loads(file.read_text())
-    except FileNotFoundError as exc:
-        raise InvalidInput(f"{file} does not exist") from exc
-    except ValueError as exc:
-        raise InvalidInput(f"{file} is not JSON: {exc}",
-                           hint='write {"data": [{"column": value, ...}]}') from exc
+    """Score the rows of a CSV, Parquet or JSON file; prints the endpoint's answer."""
+    payload = _score_body(file)
     print_json(workspace(ctx).endpoints.score(name, payload))
 
 
@@ -211,3 +207,20 @@ def delete(ctx: typer.Context, name: str) -> None:
     """Stop an endpoint, free its port and forget it."""
     workspace(ctx).endpoints.delete(name)
     console.print(f"Deleted {name}.")
+
+
+def _score_body(file: Path) -> Any:
+    if not file.is_file():
+        raise InvalidInput(f"{file} does not exist", hint="pass the file of rows to score")
+    with file.open("rb") as fh:
+        head = fh.read(64).lstrip()
+    if head[:1] in (b"{", b"["):
+        try:
+            return json.loads(file.read_text())
+        except ValueError as exc:
+            raise InvalidInput(f"{file} is not JSON: {exc}",
+                               hint='write {"data": [{"column": value, ...}]}') from exc
+    from slipway.client.endpoints import request_body
+    from slipway.data.read import read_table
+
+    return request_body(read_table(file).to_pandas())

@@ -64,8 +64,10 @@ def server(
     if issued is not None:
         console.print(f"Created the owner [bold]{issued.identity.name}[/bold] with the one-time "
                       f"password: [bold]{issued.secret}[/bold]\n"
-                      "It is shown only now. Change it: slipway users reset-password "
-                      f"{issued.identity.name}", highlight=False)
+                      "It is shown only now. Change it: slipway login --url "
+                      f"{settings.server_url} --username {issued.identity.name}, then "
+                      "slipway --workspace "
+                      f"{settings.server_url} users change-password", highlight=False)
     if start_endpoints:
         threading.Thread(target=_start_endpoints, args=(state,), name="start-endpoints",
                          daemon=True).start()

@@ -15,10 +15,21 @@ from slipway.services import consume
 from slipway.services import endpoints as service
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from slipway.client.http import Http
     from slipway.services.workspace import WorkspaceContext
 
 START_TIMEOUT_S = 180.0  # how long start_all waits for each endpoint, as the service does
+
+
+def request_body(input_data: Any) -> Any:
+    """A DataFrame becomes ``{"data": [row, ...]}`` (missing values as null, times as
+    ISO 8601); a JSON string or a dict is the body as it is."""
+    if hasattr(input_data, "to_json") and hasattr(input_data, "columns"):
+        return {"data": json.loads(input_data.to_json(orient="records", date_format="iso"))}
+    return input_data
+
 
 class Service:
     """A deployed endpoint.
@@ -69,9 +80,10 @@ class Service:
         self._endpoints.update(self.name, monitoring=enable_monitoring, model=model,
                                workers=workers)
 
-    def run(self, input_data: str | dict[str, Any]) -> Any:
-        """Score: ``input_data`` is the JSON request body (a string or a dict)."""
-        return self._endpoints.score(self.name, input_data)
+    def run(self, input_data: str | dict[str, Any] | pd.DataFrame) -> Any:
+        """Score: ``input_data`` is the JSON request body (a string or a dict), or a
+        DataFrame of input rows (sent as ``{"data": [...]}``)."""
+        return self._endpoints.score(self.name, request_body(input_data))
 
     def delete(self) -> None:
         self._endpoints.delete(self.name)
