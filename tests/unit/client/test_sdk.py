@@ -287,6 +287,19 @@ def test_export_mlflow(sdk: Workspace, tmp_path: Path, monkeypatch: pytest.Monke
         sdk.models.export_mlflow("nope:1", tmp_path / "other")
 
 
+# mlflow's own input-example code trips a pandas 3 deprecation warning.
+@pytest.mark.filterwarnings("ignore:Operation with range is deprecated")
+def test_export_mlflow_with_the_real_mlflow_predicts_the_same(sdk: Workspace,
+                                                              tmp_path: Path) -> None:
+    """Runs where the optional extra is installed (`pip install -e '.[mlflow]'`)."""
+    pyfunc = pytest.importorskip("mlflow.pyfunc")
+    target = sdk.models.export_mlflow("toy-model:1", tmp_path / "mlflow")
+    frame = toy_frame()
+    loaded = pyfunc.load_model(str(target))
+    assert list(loaded.predict(frame[["x", "c"]])) == list(frame["y"])
+    assert "slipway" in (target / "requirements.txt").read_text().split()
+
+
 def test_export_mlflow_without_mlflow_says_what_to_install(
         sdk: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if it were not installed
