@@ -276,6 +276,8 @@ def _compile_learner(est: Any, width: int, sparse: bool, is_classifier: bool
     if hasattr(est, "feature_names_in_"):
         raise NotCompilable(f"{name} was fitted on a DataFrame with feature names")
     n_in = getattr(est, "n_features_in_", width)
+    if not n_in and getattr(est, "feature_names_", None):  # CatBoost, unpickled, says 0
+        n_in = len(est.feature_names_)
     if n_in != width:
         raise NotCompilable(f"{name} expects {n_in} features, featurization gives {width}")
     if name in ("LGBMClassifier", "LGBMRegressor"):

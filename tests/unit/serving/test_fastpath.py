@@ -112,6 +112,18 @@ def test_each_learner_compiles_and_agrees(tmp_path: Path, bank: pd.DataFrame,
     _assert_equal_on(model, bank)
 
 
+def test_catboost_compiles_and_agrees(tmp_path: Path, bank: pd.DataFrame) -> None:
+    """Where the optional CatBoost is installed: unpickled, it reports 0 input features."""
+    catboost = pytest.importorskip("catboost")
+    X = bank.drop(columns=["y"])
+    learner = catboost.CatBoostClassifier(iterations=30, depth=4, verbose=False,
+                                          thread_count=1, random_seed=0)
+    model = _fit_and_load(tmp_path, bank, Pipeline([("featurize", featurizer(X)),
+                                                    ("model", learner)]))
+    assert model.fast.enabled, model.fast.reason
+    _assert_equal_on(model, bank)
+
+
 def test_sparse_one_hot_with_max_abs_scaler_and_xgboost(tmp_path: Path,
                                                         bank: pd.DataFrame) -> None:
     """XGBoost reads a sparse matrix's zeros as missing: the fast path must too."""
