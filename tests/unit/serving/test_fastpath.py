@@ -117,7 +117,8 @@ def test_catboost_compiles_and_agrees(tmp_path: Path, bank: pd.DataFrame) -> Non
     catboost = pytest.importorskip("catboost")
     X = bank.drop(columns=["y"])
     learner = catboost.CatBoostClassifier(iterations=30, depth=4, verbose=False,
-                                          thread_count=1, random_seed=0)
+                                          thread_count=1, random_seed=0,
+                                          allow_writing_files=False)
     model = _fit_and_load(tmp_path, bank, Pipeline([("featurize", featurizer(X)),
                                                     ("model", learner)]))
     assert model.fast.enabled, model.fast.reason
