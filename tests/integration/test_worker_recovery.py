@@ -21,7 +21,8 @@ def _start_worker(workspace: Path | str, log: Path, *, cwd: Path | None = None,
                   env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "slipway", "--workspace", str(workspace), "worker",
+            # `slipway worker --workspace ...`, as the README writes it
+            [sys.executable, "-m", "slipway", "worker", "--workspace", str(workspace),
              "--concurrency", "2", "--poll", "0.5"], stdout=out, stderr=subprocess.STDOUT,
             cwd=cwd, env={**os.environ} if env is None else env)
 

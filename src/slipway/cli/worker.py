@@ -13,10 +13,15 @@ from typing import Annotated
 import typer
 
 from slipway.cli.context import workspace, workspace_option
+from slipway.client.config import is_url
+from slipway.core.errors import InvalidInput
 
 
 def worker(
     ctx: typer.Context,
+    workspace_: Annotated[str | None, typer.Option(
+        "--workspace", "-w", help="workspace folder or database URL (default: the global "
+                                  "--workspace)")] = None,
     concurrency: Annotated[int, typer.Option(help="runs at once", min=1, max=64)] = 1,
     poll: Annotated[float, typer.Option(help="seconds between looks at the queue")] = 1.0,
     root: Annotated[str | None, typer.Option(
@@ -36,8 +41,14 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    if root is None:
+    target = workspace_ or workspace_option(ctx)
+    if target is not None and is_url(target):
+        raise InvalidInput(f"{target} is a server URL; a worker needs the workspace's database",
+                           code="remote_workspace",
+                           hint="pass the workspace folder, or its database URL "
+                                "(postgresql+psycopg://...) with the folder shared here")
+    if root is None and workspace_ is None:
         serve(workspace(ctx)._ctx, concurrency=concurrency, poll_s=poll, stop=stop)
         return
-    with Workspace(workspace_option(ctx), root=root) as mounted:
-        serve(mounted._ctx, concurrency=concurrency, poll_s=poll, stop=stop)
+    with Workspace(target, root=root) as opened:
+        serve(opened._ctx, concurrency=concurrency, poll_s=poll, stop=stop)

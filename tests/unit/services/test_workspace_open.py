@@ -211,6 +211,22 @@ def test_slipway_worker_takes_the_folder_from_the_database_or_root(
     assert served == [mounted.resolve()]
     result = CliRunner().invoke(app, ["--workspace", folder.url, "worker"])
     assert result.exit_code == 2 and "--root" in result.output
+    # The worker's own --workspace, as the README writes it, does the same.
+    result = CliRunner().invoke(app, ["worker", "--workspace", folder.url, "--root", str(mounted)])
+    assert result.exit_code == 0, result.output
+    assert served == [mounted.resolve(), mounted.resolve()]
+
+
+def test_a_worker_refuses_a_server_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slipway.cli.main import app
+
+    for args, env in ((["worker", "--workspace", "http://127.0.0.1:8765"], {}),
+                      (["worker"], {"SLIPWAY_WORKSPACE": "http://127.0.0.1:8765"})):
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "server URL" in result.output and "database URL" in result.output
 
 
 def test_db_status_and_upgrade_take_a_database_url(folder: Folder) -> None:
