@@ -29,11 +29,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _cli(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-         check: bool = True) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, env: dict[str, str | None] | None = None, input: str | None = None,
+         check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``env`` values of None remove the variable."""
+    merged = {**os.environ, **(env or {}), "COLUMNS": "200"}
     proc = subprocess.run([sys.executable, "-m", "slipway", *args], capture_output=True,
-                          text=True, timeout=400, input=input,
-                          env={**os.environ, **(env or {}), "COLUMNS": "200"})
+                          text=True, timeout=400, input=input, cwd=cwd,
+                          env={k: v for k, v in merged.items() if v is not None})
     if check and proc.returncode != 0:
         raise AssertionError(f"slipway {' '.join(args)} exited {proc.returncode}:\n"
                              f"{proc.stdout}\n{proc.stderr}")
@@ -140,6 +142,16 @@ def test_cli_against_a_server(server: tuple[str, Path, dict[str, str]], tmp_path
                               input="a long enough passphrase\nanother long passphrase\n").stdout)
     assert changed["name"] == "olive"
     assert json.loads(_cli("--workspace", url, "users", "list", "--output", "json").stdout)
+    # Where nothing else names a workspace, commands use the server signed in to last;
+    # the default folder ~/.slipway, which holds the cached tokens, stays usable.
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    unset: dict[str, str | None] = {"SLIPWAY_WORKSPACE": None}
+    plain = json.loads(_cli("users", "list", "--output", "json", cwd=nowhere, env=unset).stdout)
+    assert {"alice", "olive"} <= {u["name"] for u in plain}
+    _cli("login", "--logout", cwd=nowhere, env=unset)  # of the default server
+    local = json.loads(_cli("users", "list", "--output", "json", cwd=nowhere, env=unset).stdout)
+    assert "olive" not in {u["name"] for u in local}  # now the local ~/.slipway workspace
     _cli("login", "--url", url, "--logout")
     refused = _cli("--workspace", url, "users", "list", check=False)
     assert refused.returncode == 5 and "slipway login" in refused.stderr

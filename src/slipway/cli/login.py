@@ -67,13 +67,15 @@ def login(
         me = http.get("/me")
     finally:
         http.close()
+    cache.set_default(server)
     data = {"url": server, "name": me["name"], "kind": me["kind"], "role": me["role"],
             "workspace_id": me["workspace_id"], "credentials_file": str(cache.path)}
 
     def render() -> None:
         console.print(f"Signed in to [bold]{server}[/bold] as {me['name']} ({me['role']}).")
-        err_console.print(f"[dim]Tokens cached in {cache.path} (mode 0600); use "
-                          f"--workspace {server} or SLIPWAY_WORKSPACE={server}.[/dim]",
+        err_console.print(f"[dim]Tokens cached in {cache.path} (mode 0600). Commands that name "
+                          "no workspace (no --workspace, SLIPWAY_WORKSPACE or slipway.json) "
+                          f"now use {server}, until `slipway login --logout`.[/dim]",
                           highlight=False)
 
     emit(data, output, render)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 EXPIRY_MARGIN_S = 60  # renew a little early: clocks differ and requests take time
 CREDENTIALS_FILE = "credentials.json"
+DEFAULT_KEY = "default"  # not a URL, so never a server's entry
 
 
 def _login_hint(url: str) -> str:
@@ -103,6 +104,18 @@ class TokenCache:
         entry = self._load().get(url.rstrip("/"))
         return entry if isinstance(entry, dict) else None
 
+    def default_url(self) -> str | None:
+        """The server of the last ``slipway login``: the workspace of commands that
+        name none (no --workspace, no SLIPWAY_WORKSPACE, no config file)."""
+        data = self._load()
+        url = data.get(DEFAULT_KEY)
+        return url if isinstance(url, str) and isinstance(data.get(url), dict) else None
+
+    def set_default(self, url: str) -> None:
+        data = self._load()
+        data[DEFAULT_KEY] = url.rstrip("/")
+        self._write(data)
+
     def put(self, url: str, entry: dict[str, Any]) -> None:
         data = self._load()
         data[url.rstrip("/")] = entry
@@ -111,6 +124,8 @@ class TokenCache:
     def remove(self, url: str) -> bool:
         data = self._load()
         found = data.pop(url.rstrip("/"), None) is not None
+        if data.get(DEFAULT_KEY) == url.rstrip("/"):
+            del data[DEFAULT_KEY]
         if found:
             self._write(data)
         return found

@@ -85,9 +85,12 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
-def resolve_target(explicit: str | Path | None = None) -> Target:
+def resolve_target(explicit: str | Path | None = None, *, login_default: bool = True) -> Target:
     """The workspace to open: a folder, a server URL (a ``str``) for a remote
-    one, or a database URL (a ``DatabaseTarget``)."""
+    one, or a database URL (a ``DatabaseTarget``). Looked for in this order:
+    ``explicit``, SLIPWAY_WORKSPACE, a config file walking up from the current
+    folder, the server of the last ``slipway login`` (unless ``login_default``
+    is False), then ``~/.slipway``."""
     if explicit:
         url = _url_target(explicit) if isinstance(explicit, str) else None
         if url is not None:
@@ -109,12 +112,18 @@ def resolve_target(explicit: str | Path | None = None) -> Target:
         workspace = _from_config_file(found)
         assert workspace is not None
         return workspace
+    if login_default:
+        from slipway.client.auth import TokenCache
+
+        signed_in = TokenCache().default_url()
+        if signed_in is not None:
+            return signed_in
     return default_workspace()
 
 
 def resolve_workspace(explicit: str | Path | None = None) -> Path:
     """The local workspace folder (a server URL is refused: it has no folder here)."""
-    target = resolve_target(explicit)
+    target = resolve_target(explicit, login_default=False)
     if isinstance(target, str):
         raise InvalidInput(f"{target} is a server URL; this needs a local workspace folder",
                            code="remote_workspace",

@@ -57,6 +57,10 @@ class WorkspaceContext:
         self.engine.dispose()
 
 
+#: Files that may sit in the default workspace folder (~/.slipway) before it is one.
+_USER_FILES = frozenset({"credentials.json"})
+
+
 def _read_manifest(root: Path, *, explicit: bool) -> str | None:
     """The workspace id of folder ``root``; None if it may become a new
     workspace. Refuses a folder that cannot."""
@@ -70,7 +74,8 @@ def _read_manifest(root: Path, *, explicit: bool) -> str | None:
     if root.exists() and not root.is_dir():
         raise InvalidInput(f"workspace path {root} is a file, not a folder",
                            hint="pass a folder path with --workspace")
-    if root.is_dir() and any(root.iterdir()) and not explicit:
+    if root.is_dir() and not explicit and any(
+            not p.name.startswith(".") and p.name not in _USER_FILES for p in root.iterdir()):
         raise InvalidInput(f"{root} is not empty and is not a Slipway workspace",
                            hint=f"run `slipway init {root}` to make it one, or choose another folder")
     return None

@@ -136,6 +136,29 @@ def test_config_files_and_environment_name_servers(tmp_path: Path,
     ws.close()
 
 
+def test_the_last_login_is_the_default_workspace(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from slipway.client.config import resolve_workspace
+    from slipway.settings import default_workspace
+
+    monkeypatch.delenv("SLIPWAY_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_target() == default_workspace()
+    cache = TokenCache()
+    cache.put("http://a.example:8765", {"access_token": "t"})
+    cache.set_default("http://a.example:8765/")
+    assert resolve_target() == "http://a.example:8765"
+    assert resolve_workspace() == default_workspace()  # commands that need a folder
+    (tmp_path / "slipway.json").write_text(json.dumps({"url": "http://b.example"}))
+    assert resolve_target() == "http://b.example"  # a config file here still wins
+    (tmp_path / "slipway.json").unlink()
+    assert cache.remove("http://a.example:8765")  # logging out forgets the default too
+    assert resolve_target() == default_workspace()
+    # ~/.slipway holds the credentials file, and still opens as the default workspace.
+    with Workspace() as local:
+        assert not local.is_remote and local.path == default_workspace()
+
+
 def test_what_a_remote_workspace_cannot_do(server: Any, tmp_path: Path) -> None:
     app, connect = server
     sdk = connect(TokenAuthentication(sign_in(app.state.slipway.ctx, "olive", "owner", "user")))
