@@ -131,6 +131,7 @@ def test_swagger_and_offline_docs(deployed: dict[str, Any]) -> None:
     assert swagger.status_code == 200
     text = swagger.text
     assert "euribor3m" in text and "securitySchemes" in text
+    assert swagger.json()["info"]["description"].startswith("Scores bank-model:1 (classification)")
     base = deployed["endpoint"]["scoring_uri"].rsplit("/", 1)[0]
     docs = httpx.get(f"{base}/docs", timeout=10)
     assert docs.status_code == 200 and "swagger" in docs.text.lower()

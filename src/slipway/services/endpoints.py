@@ -115,7 +115,8 @@ def _write_config(ctx: WorkspaceContext, endpoint: Endpoint, primary: str, secon
     config_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     write_endpoint_config(config_dir, EndpointConfig(
-        name=endpoint.name, auth=endpoint.auth_mode, monitoring=endpoint.monitoring))
+        name=endpoint.name, auth=endpoint.auth_mode, monitoring=endpoint.monitoring,
+        model=endpoint.model))
     write_keys(config_dir, primary=primary, secondary=secondary)
     write_token_public_key(config_dir, ctx.secrets.verification_pems())
 
@@ -280,6 +281,7 @@ def update(ctx: WorkspaceContext, name: str, *, monitoring: bool | None = None,
         new = model_service.get_model(ctx, model)
         model_service.model_path(ctx, new.ref)
         fields.update(model_name=new.name, model_version=new.version)
+        update_endpoint_config(endpoint_dirs(ctx, name)[0], model=new.ref)
     if workers is not None:
         fields["workers"] = workers
     if monitoring is not None:

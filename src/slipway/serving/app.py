@@ -231,7 +231,7 @@ class ScoringApp:
     async def openapi(self, *_: Any) -> Response:
         if self._openapi is None:
             doc = swagger.build_openapi(self.model.signature, self.config, self.model.classes,
-                                        self.model.path.name)
+                                        self.config.model or self.model.path.name)
             self._openapi = orjson.dumps(doc)
         return Response(self._openapi)
 

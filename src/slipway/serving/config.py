@@ -52,6 +52,7 @@ class EndpointConfig:
     token_leeway_s: float = 30.0
     fast_path: bool = True  # False forces the plain scikit-learn pipeline
     fast_path_check_every: int = 10_000  # re-check 1 request in N against the pipeline; 0 = never
+    model: str | None = None  # the registered model it serves ("bank-model:1"), for /docs
     request_log_max_bytes: int = 64 * 1024 * 1024  # requests.jsonl rotates at this size; 0 = never
     request_log_backups: int = 3  # rotated files kept: requests.1.jsonl (newest) ...
     extra: dict[str, Any] = field(default_factory=dict)
