@@ -156,12 +156,9 @@ def record_workspace(engine: Engine, workspace_id: str, root: Path) -> Workspace
     record that holds (a concurrent first open may have won)."""
     from slipway.store.tables import workspace
 
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.insert(workspace).values(
-                id=1, workspace_id=workspace_id, root=str(root), created_at=datetime.now(UTC)))
-    except sa.exc.IntegrityError:
-        pass
+    with contextlib.suppress(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.insert(workspace).values(
+            id=1, workspace_id=workspace_id, root=str(root), created_at=datetime.now(UTC)))
     record = get_workspace_record(engine)
     assert record is not None
     return record
