@@ -45,25 +45,37 @@ def endpoint_dirs(ctx: WorkspaceContext, name: str) -> tuple[Path, Path]:
     return root / "config", root / "logs"
 
 
+def _bind(host: str, port: int) -> int:
+    """Bind ``host:port`` for a moment (IPv4 or IPv6, as the host resolves) and
+    return the port; a host this machine cannot listen on is bad input."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise InvalidInput(f"cannot listen on host {host!r}: {exc.strerror}",
+                           hint="pass --host 127.0.0.1, 0.0.0.0 or an address of this machine"
+                           ) from exc
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if port:
+                raise InvalidInput(f"port {port} on {host} is in use ({exc.strerror})",
+                                   hint="choose another --port or leave it out") from exc
+            raise InvalidInput(f"cannot listen on host {host!r}: {exc.strerror}",
+                               hint="pass --host 127.0.0.1, 0.0.0.0 or an address of this "
+                                    "machine") from exc
+        return int(sock.getsockname()[1])
+
+
 def _free_port(ctx: WorkspaceContext, host: str) -> int:
     taken = ctx.endpoints.used_ports()
     for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind((host, 0))
-            port = int(sock.getsockname()[1])
+        port = _bind(host, 0)
         if port not in taken:
             return port
     raise InvalidInput("could not find a free port", hint="pass --port")
-
-
-def _check_port(host: str, port: int) -> None:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise InvalidInput(f"port {port} on {host} is in use ({exc.strerror})",
-                               hint="choose another --port or leave it out") from exc
 
 
 def _validate(auth: str, workers: int, port: int | None) -> None:
@@ -87,7 +99,7 @@ def deploy(ctx: WorkspaceContext, model_ref: str, name: str, *, auth: str = "key
     if port is None:
         port = _free_port(ctx, host)
     else:
-        _check_port(host, port)
+        _bind(host, port)
     primary, secondary = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     endpoint = ctx.endpoints.create(
         name, model_name=model.name, model_version=model.version,

@@ -284,3 +284,13 @@ def test_endpoints_deployed_through_the_server_listen_where_it_does(make_api: An
     finally:
         for name in ("wide", "narrow"):
             client.delete(f"/api/v1/endpoints/{name}", headers=h)
+
+
+def test_a_host_this_machine_cannot_listen_on_is_a_clear_400(api: Api) -> None:
+    h = api.as_("contributor")
+    for host in ("no-such-host.invalid", "192.0.2.1"):  # unresolvable; not this machine's
+        answer = api.client.post("/api/v1/endpoints", headers=h,
+                                 json={"name": "wide", "model": "toy-model:1", "host": host})
+        assert answer.status_code == 400, answer.text
+        assert "cannot listen on host" in answer.json()["error"]["message"]
+    assert api.client.get("/api/v1/endpoints/wide", headers=h).status_code == 404  # nothing kept
